@@ -1,0 +1,1 @@
+"""csdp: disposable test services on demand."""

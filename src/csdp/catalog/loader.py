@@ -1,0 +1,175 @@
+"""Load service folders into a catalog, and check user values against a manifest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from csdp.catalog.manifest import Manifest, Parameter
+from csdp.errors import InvalidInput, ManifestError, NotFound
+
+log = logging.getLogger(__name__)
+
+BUILTIN_SERVICES = Path(__file__).resolve().parent.parent / "services"
+MANIFEST_FILE = "service.yaml"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A loaded service: its manifest and the folder it was read from."""
+
+    manifest: Manifest
+    folder: Path
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+
+class Catalog:
+    """Services by name, from the built-in folder and any extra folders."""
+
+    def __init__(self, services: dict[str, Service]) -> None:
+        self._services = dict(sorted(services.items()))
+
+    def __iter__(self):
+        return iter(self._services.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._services
+
+    def names(self) -> list[str]:
+        return list(self._services)
+
+    def get(self, name: str) -> Service:
+        """Return the service called ``name`` or raise NotFound listing the known ones."""
+        try:
+            return self._services[name]
+        except KeyError:
+            known = ", ".join(self._services) or "none"
+            raise NotFound(f"service {name!r} is not in the catalog; known services: {known}", field="service") from None
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate one ``service.yaml``; errors name the file, the field and the fix."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ManifestError(f"{path}: cannot read the manifest: {exc}", file=str(path)) from exc
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: the manifest must be a mapping of fields, such as 'name: syslog'", file=str(path))
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ManifestError(
+            f"{path}: field {field}: {first['msg']}", file=str(path), field=field, problems=exc.errors(include_url=False)
+        ) from None
+    if manifest.name != path.parent.name:
+        raise ManifestError(
+            f"{path}: field name: {manifest.name!r} differs from the folder name {path.parent.name!r}; make them equal",
+            file=str(path),
+            field="name",
+        )
+    for template in manifest.templates:
+        if not (path.parent / template.template).is_file():
+            raise ManifestError(
+                f"{path}: field templates: template {template.template!r} is not in {path.parent}; add the file",
+                file=str(path),
+                field="templates",
+            )
+    return manifest
+
+
+def load_catalog(extra_folders: Iterable[Path] = ()) -> Catalog:
+    """Load every service folder; a later folder may not redefine an earlier service."""
+    services: dict[str, Service] = {}
+    for root in (BUILTIN_SERVICES, *extra_folders):
+        root = Path(root)
+        if not root.is_dir():
+            raise ManifestError(f"service folder {root} does not exist; fix CSDP_SERVICES_PATH", file=str(root))
+        for manifest_path in sorted(root.glob(f"*/{MANIFEST_FILE}")):
+            manifest = load_manifest(manifest_path)
+            if manifest.name in services:
+                raise ManifestError(
+                    f"{manifest_path}: service {manifest.name!r} is already defined in "
+                    f"{services[manifest.name].folder}; rename one of them",
+                    file=str(manifest_path),
+                    field="name",
+                )
+            if not (manifest_path.parent / "Dockerfile").is_file() and manifest.image is None:
+                raise ManifestError(
+                    f"{manifest_path}: the folder has no Dockerfile and the manifest names no image; add one of them",
+                    file=str(manifest_path),
+                    field="image",
+                )
+            services[manifest.name] = Service(manifest, manifest_path.parent)
+    return Catalog(services)
+
+
+def check_parameters(parameters: list[Parameter], values: dict[str, Any] | None, *, field: str = "parameters") -> dict[str, Any]:
+    """Return ``values`` completed with defaults and checked against ``parameters``.
+
+    Raises InvalidInput naming the parameter, the bad value and the allowed form.
+    """
+    values = dict(values or {})
+    declared = {parameter.name: parameter for parameter in parameters}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        allowed = ", ".join(declared) or "none"
+        raise InvalidInput(
+            f"unknown parameter {unknown[0]!r}; allowed parameters: {allowed}", field=f"{field}.{unknown[0]}"
+        )
+    result: dict[str, Any] = {}
+    for name, parameter in declared.items():
+        if name not in values or values[name] is None:
+            if parameter.required:
+                raise InvalidInput(f"parameter {name!r} is required: {parameter.help}", field=f"{field}.{name}")
+            if parameter.default is not None:
+                result[name] = parameter.default
+            continue
+        result[name] = _check_value(parameter, values[name], f"{field}.{name}")
+    return result
+
+
+def _check_value(parameter: Parameter, value: Any, field: str) -> Any:
+    name = parameter.name
+    if parameter.type == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r}", field=field)
+        if parameter.minimum is not None and value < parameter.minimum:
+            raise InvalidInput(f"parameter {name!r} is {value}, below the minimum {parameter.minimum}", field=field)
+        if parameter.maximum is not None and value > parameter.maximum:
+            raise InvalidInput(f"parameter {name!r} is {value}, above the maximum {parameter.maximum}", field=field)
+        return value
+    if parameter.type == "boolean":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"parameter {name!r} must be true or false, got {value!r}", field=field)
+        return value
+    if not isinstance(value, str):
+        raise InvalidInput(f"parameter {name!r} must be a string, got {value!r}", field=field)
+    if parameter.type == "choice" and value not in (parameter.choices or []):
+        raise InvalidInput(
+            f"parameter {name!r} is {value!r}; allowed values: {', '.join(parameter.choices or [])}", field=field
+        )
+    if parameter.max_length is not None and len(value) > parameter.max_length:
+        raise InvalidInput(
+            f"parameter {name!r} is {len(value)} characters long; the maximum is {parameter.max_length}", field=field
+        )
+    if "\x00" in value:
+        raise InvalidInput(f"parameter {name!r} contains a NUL character; remove it", field=field)
+    if parameter.pattern is not None:
+        import re
+
+        if not re.fullmatch(parameter.pattern, value):
+            shown = "***" if parameter.type == "secret" else repr(value)
+            raise InvalidInput(
+                f"parameter {name!r} is {shown}, which does not match the pattern {parameter.pattern}", field=field
+            )
+    return value
