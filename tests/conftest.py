@@ -68,7 +68,7 @@ def _engine_available() -> bool:
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.when == "call" and report.failed and _engine_available():
-        owner = getattr(item, "csdp_owner", None) or item.funcargs.get("owner") if hasattr(item, "funcargs") else None
+        owner = getattr(item, "funcargs", {}).get("owner")
         if isinstance(owner, str):
             report.sections.append(("container logs", _container_logs(owner)))
     return report
