@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -19,6 +22,12 @@ os.environ.setdefault("CSDP_STAGING_DIR", "/tmp/csdp-test-staging")
 log = logging.getLogger(__name__)
 
 TEST_OWNER_PREFIX = "test-"
+# Each pytest session owns containers under its own prefix, so two sessions on one
+# machine never remove each other's containers; leftovers of earlier sessions are
+# removed once they are older than STALE_SECONDS.
+SESSION_PREFIX = f"{TEST_OWNER_PREFIX}{uuid.uuid4().hex[:4]}-"
+STALE_SECONDS = 1800
+os.environ["CSDP_TEST_SESSION_PREFIX"] = SESSION_PREFIX
 
 
 def _docker_client():
@@ -27,20 +36,39 @@ def _docker_client():
     return docker.from_env(timeout=30)
 
 
-def _remove_test_containers() -> int:
-    """Remove every managed container whose owner starts with the test prefix."""
+def _remove_test_containers(*, this_session_only: bool) -> int:
+    """Remove this session's test containers, or those of any session that are stale."""
+    import docker.errors
+
     from csdp.runtime.base import LABEL_MANAGED, LABEL_OWNER
 
     client = _docker_client()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": LABEL_MANAGED}):
-        if container.labels.get(LABEL_OWNER, "").startswith(TEST_OWNER_PREFIX):
-            try:
-                container.remove(force=True)
-                removed += 1
-            except Exception as exc:  # a container removed concurrently is fine
-                log.warning("cannot remove leftover container %s: %s", container.short_id, exc)
+    containers = client.containers.list(all=True, filters={"label": LABEL_MANAGED}, ignore_removed=True)
+    for container in containers:
+        owner = container.labels.get(LABEL_OWNER, "")
+        if this_session_only:
+            wanted = owner.startswith(SESSION_PREFIX)
+        else:
+            wanted = owner.startswith(TEST_OWNER_PREFIX) and _age_seconds(container) > STALE_SECONDS
+        if not wanted:
+            continue
+        try:
+            container.remove(force=True)
+            removed += 1
+        except docker.errors.APIError as exc:
+            # Already gone or being removed by the engine: nothing is left behind.
+            log.warning("cannot remove leftover container %s: %s", container.short_id, exc)
     return removed
+
+
+def _age_seconds(container) -> float:
+    created = container.attrs.get("Created", "")
+    try:
+        started = datetime.fromisoformat(created[:26].rstrip("Z")).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return 0.0
+    return time.time() - started.timestamp()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,9 +77,9 @@ def remove_leftovers(request):
     if not _engine_available():
         yield
         return
-    _remove_test_containers()
+    _remove_test_containers(this_session_only=False)
     yield
-    removed = _remove_test_containers()
+    removed = _remove_test_containers(this_session_only=True)
     if removed:
         log.warning("removed %d leftover test containers", removed)
 
@@ -75,11 +103,17 @@ def pytest_runtest_makereport(item, call):
 
 
 def _container_logs(owner: str) -> str:
+    import docker.errors
+
     from csdp.runtime.base import LABEL_OWNER
 
     parts = []
-    for container in _docker_client().containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner}"}):
-        output = container.logs(tail=50).decode("utf-8", "replace")
+    filters = {"label": f"{LABEL_OWNER}={owner}"}
+    for container in _docker_client().containers.list(all=True, filters=filters, ignore_removed=True):
+        try:
+            output = container.logs(tail=50).decode("utf-8", "replace")
+        except docker.errors.APIError as exc:
+            output = f"(logs unavailable: {exc})"
         parts.append(f"--- {container.name} ({container.status})\n{output}")
     return "\n".join(parts) or f"no containers of owner {owner}"
 
@@ -87,6 +121,5 @@ def _container_logs(owner: str) -> str:
 @pytest.fixture
 def owner(request) -> str:
     """A fresh owner name for one test; the session fixture removes its containers."""
-    import uuid
-
-    return f"{TEST_OWNER_PREFIX}{request.node.name[:20].lower().replace('[', '-').replace(']', '')}-{uuid.uuid4().hex[:6]}"
+    test_name = request.node.name[:20].lower().replace("[", "-").replace("]", "")
+    return f"{SESSION_PREFIX}{test_name}-{uuid.uuid4().hex[:6]}"
