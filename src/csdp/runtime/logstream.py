@@ -68,8 +68,12 @@ def read_logs(
     until: datetime | None,
     follow: bool,
     tail: int | None,
-) -> Iterator[LogLine | LogEnd]:
-    """Yield log lines after ``since`` and the last clear; with ``follow``, end with LogEnd at exit."""
+) -> LogStream:
+    """Open a log read after ``since`` and the last clear; with ``follow``, it ends with LogEnd at exit.
+
+    The engine request is made here, so a missing container raises NotFound
+    before the first line is read.
+    """
     mark = cleared_at(api, container_id)
     if mark is not None and (since is None or _utc(since) < mark):
         since = mark
@@ -78,20 +82,51 @@ def read_logs(
     with engine_errors("log read", container=container_id):
         response = api._get(api._url("/containers/{0}/logs", container_id), params=params, stream=True)
         api._raise_for_status(response)
+    return LogStream(api, container_id, response, mark=mark, follow=follow)
 
-    watcher = _ExitWatcher(api, container_id, response) if follow else None
-    try:
-        for stream, data in iter_frames(_reader(response)):
-            line = _parse_line(stream, data)
-            if mark is None or line.timestamp > mark:
-                yield line
-    finally:
-        if watcher is not None:
-            watcher.stop()
-        response.close()
 
-    if follow:
-        yield _log_end(api, container_id)
+class LogStream:
+    """Iterator over one log read whose ``close()`` may be called from any thread.
+
+    A reader blocked on a quiet, running container is woken by shutting the
+    socket down, so a client that leaves never keeps a thread waiting.
+    """
+
+    def __init__(self, api: docker.APIClient, container_id: str, response: Any, *, mark: datetime | None, follow: bool) -> None:
+        self._api = api
+        self._response = response
+        self._closed = threading.Event()
+        self._lines = self._iterate(container_id, mark, follow)
+
+    def __iter__(self) -> LogStream:
+        return self
+
+    def __next__(self) -> LogLine | LogEnd:
+        return next(self._lines)
+
+    def close(self) -> None:
+        self._closed.set()
+        _shutdown(self._api, self._response)
+        try:
+            self._lines.close()
+        except ValueError:
+            # Another thread is inside next(); the shut-down socket ends it there.
+            pass
+
+    def _iterate(self, container_id: str, mark: datetime | None, follow: bool) -> Iterator[LogLine | LogEnd]:
+        watcher = _ExitWatcher(self._api, container_id, self._response) if follow else None
+        try:
+            for stream, data in iter_frames(_reader(self._response)):
+                line = _parse_line(stream, data)
+                if mark is None or line.timestamp > mark:
+                    yield line
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            self._response.close()
+
+        if follow and not self._closed.is_set():
+            yield _log_end(self._api, container_id)
 
 
 def _params(since: datetime | None, until: datetime | None, follow: bool, tail: int | None) -> dict[str, Any]:

@@ -128,3 +128,26 @@ def test_logs_missing_container(runtime):
         list(runtime.logs("csdp-no-such-container"))
 
     assert "csdp-no-such-container" in caught.value.message
+
+
+def test_follow_closed_from_other_thread(runtime, start_container):
+    """A client that leaves a quiet, running container frees the reading thread."""
+    info = start_container(command=("sh", "-c", "echo hello; sleep infinity"))
+    stream = runtime.logs(info.id, follow=True)
+    assert next(stream).text == "hello"
+    finished = threading.Event()
+
+    def read_rest() -> None:
+        list(stream)
+        finished.set()
+
+    reader = threading.Thread(target=read_rest, daemon=True)
+    reader.start()
+    time.sleep(0.5)
+    assert not finished.is_set()
+
+    stream.close()
+
+    assert finished.wait(5)
+    reader.join(5)
+    assert not reader.is_alive()
