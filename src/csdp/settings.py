@@ -50,7 +50,27 @@ class Settings(BaseSettings):
     result_ttl_seconds: int = Field(86400, ge=60, description="Lifetime of Celery results in Redis, in seconds.")
     job_ttl_seconds: int = Field(7 * 86400, ge=60, description="Lifetime of job records in Redis, in seconds.")
     task_time_limit_seconds: int = Field(600, ge=10, description="Hard time limit of one task, in seconds.")
-    worker_concurrency: int = Field(4, ge=1, le=64, description="Threads per worker for Docker calls.")
+    worker_concurrency: int = Field(8, ge=1, le=64, description="Threads per worker for Docker calls; starts among them are bounded by start_concurrency.")
+    start_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Most container starts one worker runs at once; other steps use the remaining threads meanwhile.",
+    )
+    queue_prefix: str = Field(
+        "", description="Prefix of the Celery queue names realtime and scheduled, so deployments can share a broker."
+    )
+    housekeeping_interval_seconds: int = Field(
+        60, ge=5, description="Period of the housekeeping run that removes expired and orphaned containers, in seconds."
+    )
+    stuck_job_grace_seconds: int = Field(
+        900, ge=10, description="A running job without progress for this long and without a live task fails as worker lost."
+    )
+    fail_step: str | None = Field(
+        None,
+        pattern=r"^[a-z_]+:[0-9]+$",
+        description="Testing only: '<step>:<replica>', such as 'connect:1', makes that workflow step fail for that replica.",
+    )
 
     # Files.
     staging_dir: Path = Field(Path("/var/lib/csdp/staging"), description="Folder shared by API and workers for uploads.")
@@ -70,6 +90,12 @@ class Settings(BaseSettings):
 
     # API.
     public_url: str = Field("http://127.0.0.1:8000", description="URL clients use to reach the API.")
+
+    # Logging of the API, workers and beat.
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text leaves logging to the server that runs the process; json writes one JSON object per line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level that is logged.")
 
     @field_validator("subnet_v4", "subnet_v6")
     @classmethod
