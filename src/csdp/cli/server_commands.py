@@ -1,0 +1,149 @@
+"""Operator commands that run on the server host: engine, images, admin, server.
+
+They import server modules inside each command, so the client install
+(``pip install csdp``) never loads them; a missing server extra is reported
+with the install command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import Any, Iterator
+
+from csdp.cli import exit_codes
+from csdp.errors import InvalidInput
+
+SERVER_EXTRA_HINT = "pip install 'csdp[server]'"
+
+
+class ServerExtraMissing(InvalidInput):
+    """A server command ran where the server dependencies are not installed."""
+
+    code = "server_extra_missing"
+
+
+@contextlib.contextmanager
+def server_import(command: str) -> Iterator[None]:
+    """Turn a missing server module into ServerExtraMissing that names ``command`` and the install command."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        raise ServerExtraMissing(
+            f"csdp {command} runs on the server and needs module {exc.name!r}: install it with {SERVER_EXTRA_HINT}"
+        ) from None
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def add_server_commands(commands: Any) -> None:
+    """Add the parsers of the server commands to the top-level subparsers."""
+    engine = commands.add_parser("engine", help="server: check or start the Docker engine")
+    engine_actions = engine.add_subparsers(dest="engine_action", metavar="ACTION", required=True)
+    engine_actions.add_parser("up", help="start dockerd here if no engine responds (Debian, root)").set_defaults(
+        handler=_engine_up, needs_api=False
+    )
+
+    images = commands.add_parser("images", help="server: build service images")
+    image_actions = images.add_subparsers(dest="images_action", metavar="ACTION", required=True)
+    build = image_actions.add_parser("build", help="build the base image and the service images")
+    build.add_argument("services", nargs="*", metavar="SERVICE", help="services to build (default: all)")
+    build.add_argument("--force", action="store_true", help="rebuild unchanged images without the layer cache")
+    build.set_defaults(handler=_images_build, needs_api=False)
+
+    admin = commands.add_parser("admin", help="server: manage users in the platform database")
+    admin_actions = admin.add_subparsers(dest="admin_action", metavar="ACTION", required=True)
+    user = admin_actions.add_parser("user", help="manage users")
+    user_actions = user.add_subparsers(dest="user_action", metavar="ACTION", required=True)
+    add = user_actions.add_parser("add", help="add a user and print its token")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--admin", action="store_true", help="the user may act on every user's containers")
+    add.add_argument("--json", action="store_true", help="print the user and token as JSON")
+    add.set_defaults(handler=_user_add, needs_api=False)
+
+    server = commands.add_parser("server", help="server: run the API or a worker")
+    server_actions = server.add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    api = server_actions.add_parser("api", help="run the REST API with uvicorn")
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    api.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    api.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    api.set_defaults(handler=_server_api, needs_api=False)
+    worker = server_actions.add_parser("worker", help="run a Celery worker for the realtime and scheduled queues")
+    worker.add_argument("--concurrency", type=int, help="threads (default CSDP_WORKER_CONCURRENCY)")
+    worker.add_argument("--name", help="node name, unique on the broker, such as worker2@%%h (default celery@HOSTNAME)")
+    worker.add_argument("--beat", action="store_true", help="also run the housekeeping schedule in this process")
+    worker.add_argument("--log-level", default="INFO", help="Celery log level (default INFO)")
+    worker.set_defaults(handler=_server_worker, needs_api=False)
+
+
+def _engine_up(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("engine up"):
+        from csdp.engine import ensure_engine
+    version = ensure_engine(_progress)
+    print(f"Docker engine {version} is running")
+    return exit_codes.OK
+
+
+def _images_build(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("images build"):
+        from csdp.catalog import load_catalog
+        from csdp.runtime.images import build_service_images, ensure_base_image
+        from csdp.settings import get_settings
+    settings = get_settings()
+    catalog = load_catalog(settings.services_path)
+    ensure_base_image(settings, _progress)
+    results = build_service_images(catalog, settings, args.services or None, args.force, _progress)
+    for result in results:
+        print(_describe_build(result))
+    return exit_codes.OK
+
+
+def _describe_build(result: Any) -> str:
+    # Read BuildResult by attribute so this module does not import the runtime at import time.
+    service, image = getattr(result, "service", "?"), getattr(result, "image", "?")
+    outcome = "built" if getattr(result, "built", False) else f"skipped ({getattr(result, 'skipped', 'unchanged')})"
+    return f"{service:12} {image:28} {outcome}, {getattr(result, 'seconds', 0.0):.1f} s"
+
+
+def _user_add(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("admin user add"):
+        from csdp.workflows.users import add_user
+    user, token = add_user(args.name, args.admin)
+    if args.json:
+        from csdp.cli.output import print_json
+
+        print_json({**user.model_dump(mode="json"), "token": token})
+    else:
+        print(
+            f"added user {user.name} (admin: {'yes' if user.admin else 'no'}); token, shown only once:", file=sys.stderr
+        )
+        print(token)
+    return exit_codes.OK
+
+
+def _server_api(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("server api"):
+        import uvicorn
+
+        import csdp.api.app  # noqa: F401  (fail here, with the hint, rather than inside uvicorn)
+    uvicorn.run("csdp.api.app:create_app", factory=True, host=args.host, port=args.port, log_level=args.log_level)
+    return exit_codes.OK
+
+
+def _server_worker(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("server worker"):
+        from csdp.settings import get_settings
+        from csdp.workflows.app import REALTIME, SCHEDULED, app, queue_name
+    settings = get_settings()
+    concurrency = args.concurrency or settings.worker_concurrency
+    queues = f"{queue_name(REALTIME, settings)},{queue_name(SCHEDULED, settings)}"
+    argv = ["worker", "-P", "threads", "-c", str(concurrency), "-Q", queues, "--loglevel", args.log_level]
+    if args.name:
+        argv += ["--hostname", args.name]
+    if args.beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+    return exit_codes.OK
