@@ -257,3 +257,36 @@ def test_builtin_services_have_dockerfiles():
         dockerfile = (service.folder / "Dockerfile").read_text()
         assert "ARG BASE_IMAGE=csdp/debian:bookworm" in dockerfile, service.name
         assert "FROM ${BASE_IMAGE}" in dockerfile, service.name
+
+
+def test_optional_build_failure_skipped(monkeypatch, tmp_path):
+    """A failed optional service is reported as skipped when all services are built."""
+    from csdp.catalog import load_catalog
+    from csdp.errors import ImageBuildError
+    from csdp.runtime import images
+    from csdp.settings import Settings
+
+    catalog = load_catalog()
+    assert catalog.get("firefox").manifest.build == "optional"
+
+    def fake_build_one(client, service, settings, base_id, force, progress):
+        if service.name == "firefox":
+            raise ImageBuildError("geckodriver is missing", image="csdp/firefox", step="Step 4/15")
+        return images.BuildResult(service.name, "csdp/" + service.name, False, "unchanged", 0.0)
+
+    class FakeClient:
+        def close(self):
+            pass
+
+    monkeypatch.setattr(images, "ensure_base_image", lambda settings, progress: "sha256:base")
+    monkeypatch.setattr(images, "engine_client", lambda settings, timeout: FakeClient())
+    monkeypatch.setattr(images, "_build_one", fake_build_one)
+
+    results = images.build_service_images(catalog, Settings())
+
+    firefox = next(result for result in results if result.service == "firefox")
+    assert firefox.built is False
+    assert "geckodriver is missing" in firefox.skipped
+    assert len(results) == len(catalog.names())
+    with pytest.raises(ImageBuildError):
+        images.build_service_images(catalog, Settings(), names=["firefox"])

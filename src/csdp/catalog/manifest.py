@@ -129,6 +129,11 @@ class Manifest(StrictModel):
     actions: list[Action] = Field(default_factory=list)
     command: list[str] | None = None
     depends_on: list[str] = Field(default_factory=list)
+    build: Literal["required", "optional"] = Field(
+        "required",
+        description="optional: a failed build while building all services is reported as skipped, "
+        "for services that need a file the operator supplies.",
+    )
 
     @field_validator("capabilities")
     @classmethod

@@ -225,15 +225,31 @@ def build_service_images(
     ``names`` limits the build to those services and raises NotFound for an
     unknown one. ``force`` builds unchanged services too, without the layer
     cache, so that new Debian updates are picked up. Raises ImageBuildError
-    naming the service and the failing step.
+    naming the service and the failing step, except for a service whose
+    manifest says ``build: optional`` when no names are given: its failure is
+    reported as a skipped result and the other services are still built.
     """
-    services = [catalog.get(name) for name in names] if names is not None else list(catalog)
+    explicit = names is not None
+    services = [catalog.get(name) for name in names] if explicit else list(catalog)
     base_id = ensure_base_image(settings, progress)
     client = engine_client(settings, timeout=BUILD_TIMEOUT_SECONDS)
+    results = []
     try:
-        return [_build_one(client, service, settings, base_id, force, progress) for service in services]
+        for service in services:
+            started = time.monotonic()
+            try:
+                results.append(_build_one(client, service, settings, base_id, force, progress))
+            except ImageBuildError as exc:
+                if explicit or service.manifest.build != "optional":
+                    raise
+                log.warning("optional image of service %s was not built: %s", service.name, exc.message)
+                progress(f"{service.name}: skipped, the optional build failed: {exc.message}")
+                image = service.manifest.image_name(settings.image_prefix)
+                reason = f"optional build failed: {exc.message}"
+                results.append(BuildResult(service.name, image, False, reason, time.monotonic() - started))
     finally:
         client.close()
+    return results
 
 
 def _build_one(
@@ -317,3 +333,105 @@ def _run_build(
             image=image,
             step=step,
         ) from exc
+
+
+# Images built from any Dockerfile folder, such as the platform's own images.
+
+
+def folder_content_hash(paths: Iterable[Path], base_image_id: str) -> str:
+    """Return a SHA-256 over the files of ``paths`` (folders or single files) and the base image id."""
+    digest = hashlib.sha256()
+    digest.update(f"base {base_image_id}\n".encode())
+    for path in paths:
+        if path.is_dir():
+            digest.update(f"folder {path.name}\n".encode())
+            digest.update(content_hash(path, "").encode())
+        else:
+            digest.update(f"file {path.name} {path.stat().st_size}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_folder_image(
+    folder: Path,
+    image: str,
+    settings: Settings,
+    *,
+    hashed_sources: Iterable[Path] = (),
+    prepare_context: Callable[[Path, Progress], None] | None = None,
+    force: bool = False,
+    progress: Progress = _ignore_progress,
+) -> BuildResult:
+    """Build ``image`` from the Dockerfile in ``folder`` unless an image with the same content hash exists.
+
+    The hash covers ``folder``, ``hashed_sources`` (files or folders the build
+    is made from without being in ``folder``) and the base image id.
+    ``prepare_context`` is called with a temporary copy of ``folder`` to add
+    generated files, such as wheels, before the build; it runs only when a
+    build is needed. ``force`` builds without the layer cache. Raises
+    ImageBuildError naming the image and the failing step.
+    """
+    started = time.monotonic()
+    name = folder.name
+    if not (folder / "Dockerfile").is_file():
+        raise ImageBuildError(f"no Dockerfile in {folder}; image {image} cannot be built", image=image)
+    base_id = ensure_base_image(settings, progress)
+    digest = folder_content_hash([folder, *hashed_sources], base_id)
+    client = engine_client(settings, timeout=BUILD_TIMEOUT_SECONDS)
+    try:
+        if not force and _reuse_existing(client, image, digest):
+            log.info("image %s is up to date (content hash %s)", image, digest[:12])
+            progress(f"{name}: {image} is up to date")
+            return BuildResult(name, image, False, "unchanged", time.monotonic() - started)
+
+        log.info("building image %s from %s (content hash %s)", image, folder, digest[:12])
+        progress(f"{name}: building {image}")
+        with tempfile.TemporaryDirectory(prefix=f"csdp-build-{name}-", dir="/var/tmp") as workdir:
+            context = Path(workdir) / name
+            shutil.copytree(folder, context, ignore=shutil.ignore_patterns(*IGNORED_NAMES, *(f"*{s}" for s in IGNORED_SUFFIXES)))
+            if prepare_context is not None:
+                prepare_context(context, progress)
+            _stream_build(client, context, name, image, digest, settings, force, progress)
+    finally:
+        client.close()
+    seconds = time.monotonic() - started
+    log.info("built image %s in %.1f s", image, seconds)
+    return BuildResult(name, image, True, None, seconds)
+
+
+def _stream_build(
+    client: docker.DockerClient,
+    context: Path,
+    name: str,
+    image: str,
+    digest: str,
+    settings: Settings,
+    force: bool,
+    progress: Progress,
+) -> None:
+    step = "sending the build context"
+    try:
+        stream = client.api.build(
+            path=str(context),
+            tag=image,
+            buildargs={BASE_IMAGE_ARG: settings.base_image},
+            labels={LABEL_CONTENT_HASH: digest},
+            rm=True,
+            forcerm=True,
+            pull=False,
+            nocache=force,
+            decode=True,
+        )
+        for chunk in stream:
+            if "error" in chunk or "errorDetail" in chunk:
+                detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error", "")
+                raise ImageBuildError(
+                    f"building image {image} from {name} failed at {step}: {detail.strip()}", image=image, step=step
+                )
+            for line in chunk.get("stream", "").splitlines():
+                if line.startswith("Step "):
+                    step = line.strip()
+                if line.strip():
+                    progress(f"{name}: {line.rstrip()}")
+    except (DockerException, OSError) as exc:
+        raise ImageBuildError(f"building image {image} from {name} failed at {step}: {exc}", image=image, step=step) from exc

@@ -132,7 +132,7 @@ def runtime(api_env):
     backend.ensure_network()
     yield backend
     for info in backend.list():
-        if info.owner.startswith("test-"):
+        if info.owner.startswith(os.environ["CSDP_TEST_SESSION_PREFIX"]):
             backend.remove(info.id)
     backend.remove_network()
 
