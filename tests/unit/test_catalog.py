@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from csdp.catalog import check_parameters, load_catalog
+from csdp.catalog import check_parameters, load_catalog, load_manifest
 from csdp.errors import InvalidInput, ManifestError
 
 GOOD_MANIFEST = """\
@@ -179,3 +179,28 @@ def test_webhook_actions_declared():
 def test_builtin_capabilities_minimal():
     for service in load_catalog():
         assert set(service.manifest.capabilities) <= {"NET_BIND_SERVICE"}, service.name
+
+
+def test_include_outside_catalog_rejected(tmp_path):
+    folder = tmp_path / "echo"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "service.yaml").write_text("name: echo\nsummary: Echo\ninclude: [../etc]\n")
+
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(folder / "service.yaml")
+
+    assert "include" in caught.value.message
+    assert "relative path inside the catalog folder" in caught.value.message
+
+
+def test_include_missing_path_rejected(tmp_path):
+    folder = tmp_path / "echo"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "service.yaml").write_text("name: echo\nsummary: Echo\ninclude: [_shared/nothing]\n")
+
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(folder / "service.yaml")
+
+    assert "'_shared/nothing' is not in" in caught.value.message

@@ -240,9 +240,11 @@ def test_build_error_names_service_and_step(monkeypatch, one_service):
 
     message = caught.value.message
     assert "service svc" in message
-    assert "Step 3/3 : RUN apt-get install -y nosuchpackage" in message
+    assert "failed at Step 3/3:" in message
     assert "non-zero code: 100" in message
+    assert "E: Unable to locate package nosuchpackage" in message
     assert caught.value.details["service"] == "svc"
+    assert caught.value.details["step"] == "Step 3/3 : RUN apt-get install -y nosuchpackage"
 
 
 def test_build_unknown_name(monkeypatch, one_service):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,6 +30,11 @@ class Service:
     @property
     def name(self) -> str:
         return self.manifest.name
+
+    @property
+    def included_paths(self) -> list[Path]:
+        """Shared files and folders the manifest includes, as absolute paths."""
+        return [self.folder.parent / item for item in self.manifest.include]
 
 
 class Catalog:
@@ -77,6 +83,13 @@ def load_manifest(path: Path) -> Manifest:
             file=str(path),
             field="name",
         )
+    for item in manifest.include:
+        if not (path.parent.parent / item).exists():
+            raise ManifestError(
+                f"{path}: field include: {item!r} is not in {path.parent.parent}; add it or remove the entry",
+                file=str(path),
+                field="include",
+            )
     for template in manifest.templates:
         if not (path.parent / template.template).is_file():
             raise ManifestError(
@@ -138,8 +151,40 @@ def check_parameters(parameters: list[Parameter], values: dict[str, Any] | None,
     return result
 
 
+# Items of an owner_address parameter without max_items.
+DEFAULT_MAX_ADDRESS_ITEMS = 64
+MAX_ADDRESS_ITEM_LENGTH = 253
+
+
+def _check_address_list(parameter: Parameter, value: Any, field: str) -> list[str]:
+    """Return an owner_address value as a list of items; which items are allowed is decided at submission."""
+    name = parameter.name
+    if isinstance(value, str):
+        items = [item for item in re.split(r"[,\s]+", value) if item]
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = [item.strip() for item in value if item.strip()]
+    else:
+        raise InvalidInput(
+            f"parameter {name!r} must be a list of container names or addresses, or one comma-separated string, got {value!r}",
+            field=field,
+        )
+    if not items:
+        raise InvalidInput(f"parameter {name!r} is empty; give at least one of your container names or addresses", field=field)
+    maximum = parameter.max_items or DEFAULT_MAX_ADDRESS_ITEMS
+    if len(items) > maximum:
+        raise InvalidInput(f"parameter {name!r} has {len(items)} items; the maximum is {maximum}", field=field)
+    for item in items:
+        if len(item) > MAX_ADDRESS_ITEM_LENGTH or "\x00" in item:
+            raise InvalidInput(
+                f"parameter {name!r} item {item[:40]!r} is not a container name or address", field=field
+            )
+    return items
+
+
 def _check_value(parameter: Parameter, value: Any, field: str) -> Any:
     name = parameter.name
+    if parameter.type == "owner_address":
+        return _check_address_list(parameter, value, field)
     if parameter.type == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r}", field=field)

@@ -44,7 +44,10 @@ class Parameter(StrictModel):
     """A typed, bounded value a user may set when starting a service or running an action."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    type: Literal["string", "integer", "boolean", "choice", "secret"] = "string"
+    # owner_address: names, ids or addresses of the caller's own containers,
+    # given as a list or one comma-separated string; the platform resolves
+    # them to addresses at submission and rejects anything else.
+    type: Literal["string", "integer", "boolean", "choice", "secret", "owner_address"] = "string"
     help: str
     default: Any = None
     required: bool = False
@@ -53,6 +56,7 @@ class Parameter(StrictModel):
     max_length: int | None = Field(None, ge=1)
     pattern: str | None = None
     choices: list[str] | None = None
+    max_items: int | None = Field(None, ge=1, le=256, description="Largest number of items of an owner_address list.")
     env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="Environment variable it is passed in.")
 
     @model_validator(mode="after")
@@ -63,7 +67,30 @@ class Parameter(StrictModel):
             re.compile(self.pattern)
         if self.required and self.default is not None:
             raise ValueError(f"parameter {self.name!r} is required and has a default: keep one of the two")
+        if self.max_items is not None and self.type != "owner_address":
+            raise ValueError(f"parameter {self.name!r} has max_items, which only an owner_address parameter takes")
         return self
+
+
+class OwnerInventory(StrictModel):
+    """A file of the owner's containers that the platform keeps current in each container of the service.
+
+    After every job that starts, stops, restarts or removes containers of an
+    owner, the platform writes a JSON list of that owner's running containers
+    (``name``, ``service``, ``ip_address``, ``ipv6_address``) to ``path`` and
+    then runs ``reload``. Containers of other owners are never listed.
+    """
+
+    path: str = Field(pattern=r"^/[A-Za-z0-9_./-]+$", description="Absolute path of the JSON file; its directory must exist in the image.")
+    reload: list[str] | None = Field(None, min_length=1, description="Command run after each write, such as a zone reload.")
+    timeout_seconds: float = Field(30, gt=0, le=600)
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        if ".." in value.split("/") or value.endswith("/"):
+            raise ValueError(f"owner_inventory path {value!r} must name a file by an absolute path without '..'")
+        return value
 
 
 class Readiness(StrictModel):
@@ -129,6 +156,27 @@ class Manifest(StrictModel):
     actions: list[Action] = Field(default_factory=list)
     command: list[str] | None = None
     depends_on: list[str] = Field(default_factory=list)
+    owner_inventory: OwnerInventory | None = None
+    include: list[str] = Field(
+        default_factory=list,
+        description="Files or folders shared by several services, relative to the folder that holds the "
+        "service folders (such as _shared/otp); the image build adds them to the build context at that path.",
+    )
+    python_wheels: list[str] = Field(
+        default_factory=list,
+        description="Python requirements, such as 'pytest>=8,<9', that the image build collects with 'pip wheel' "
+        "on the build host into wheels/ of the build context, so the Dockerfile installs them without a package index.",
+    )
+    inject_client: bool = Field(
+        False,
+        description="Write the csdp client package into /opt/csdp/lib of each container when it is created; "
+        "the image puts that folder on Python's import path.",
+    )
+    inject_owner_token: bool = Field(
+        False,
+        description="Write a csdp client config with the API URL and a token of the owner into each container "
+        "(XDG_CONFIG_HOME=/run/csdp/config); the token is valid only while the container exists and is never an admin's.",
+    )
     build: Literal["required", "optional"] = Field(
         "required",
         description="optional: a failed build while building all services is reported as skipped, "
@@ -146,6 +194,17 @@ class Manifest(StrictModel):
                 raise ValueError(f"capability {value!r} is not allowed for service containers; remove it")
         return values
 
+    @field_validator("include")
+    @classmethod
+    def _check_include(cls, values: list[str]) -> list[str]:
+        for value in values:
+            parts = value.split("/")
+            if value.startswith("/") or ".." in parts or not re.fullmatch(r"[A-Za-z0-9_./-]+", value):
+                raise ValueError(
+                    f"include {value!r} must be a relative path inside the catalog folder, such as _shared/otp"
+                )
+        return values
+
     @model_validator(mode="after")
     def _check_names_unique(self) -> Manifest:
         for kind, items in (("parameter", self.parameters), ("action", self.actions)):
@@ -154,7 +213,12 @@ class Manifest(StrictModel):
                 if item.name in seen:
                     raise ValueError(f"{kind} {item.name!r} is declared twice; rename or remove one")
                 seen.add(item.name)
-        common = {"show", "start", "stop", "restart", "delete", "monitor", "files", "exec"}
+        # Start parameters become environment variables before any container
+        # exists, so container addresses can only be parameters of actions.
+        for parameter in self.parameters:
+            if parameter.type == "owner_address":
+                raise ValueError(f"parameter {parameter.name!r}: owner_address is allowed only for action parameters")
+        common = {"show", "start", "stop", "restart", "delete", "monitor", "files", "exec", "schedule"}
         for action in self.actions:
             if action.name in common:
                 raise ValueError(f"action {action.name!r} clashes with a common action; choose another name")

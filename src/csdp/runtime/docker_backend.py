@@ -114,7 +114,7 @@ class DockerRuntime(Runtime):
             container = self.client.containers.create(**self._create_arguments(spec, name))
         except docker.errors.ImageNotFound as exc:
             raise NotFound(
-                f"image {spec.image} not found: build the image of service {spec.service} first",
+                f"image {spec.image} not found: build it with: csdp images build {spec.service}",
                 image=spec.image,
             ) from exc
         except docker.errors.APIError as exc:

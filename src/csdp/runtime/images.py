@@ -13,8 +13,10 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -42,6 +44,10 @@ DEBOOTSTRAP_SUITE = "bookworm"
 # Files that appear in a service folder without being part of it.
 IGNORED_NAMES = {"__pycache__", ".pytest_cache", ".DS_Store"}
 IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp")
+# pip wheel of a service's python_wheels downloads from the package index.
+WHEEL_TIMEOUT_SECONDS = 900
+# Output lines of the failing build step kept for the error message.
+BUILD_OUTPUT_LINES = 8
 
 
 @dataclass(frozen=True)
@@ -260,7 +266,10 @@ def _build_one(
     if not (service.folder / "Dockerfile").is_file():
         return BuildResult(service.name, image, False, f"no Dockerfile; the manifest names image {image}", 0.0)
 
-    digest = content_hash(service.folder, base_id)
+    if service.manifest.include:
+        digest = folder_content_hash([service.folder, *service.included_paths], base_id)
+    else:
+        digest = content_hash(service.folder, base_id)
     if not force and _reuse_existing(client, image, digest):
         log.info("image %s of service %s is up to date (content hash %s)", image, service.name, digest[:12])
         progress(f"{service.name}: {image} is up to date")
@@ -268,7 +277,11 @@ def _build_one(
 
     log.info("building image %s of service %s (content hash %s)", image, service.name, digest[:12])
     progress(f"{service.name}: building {image}")
-    _run_build(client, service, image, digest, settings, force, progress)
+    with tempfile.TemporaryDirectory(prefix=f"csdp-build-{service.name}-", dir="/var/tmp") as workdir:
+        context = _service_context(service, Path(workdir))
+        _stream_build(
+            client, context, service.name, image, digest, settings, force, progress, source=f"service {service.name}"
+        )
     seconds = time.monotonic() - started
     log.info("built image %s of service %s in %.1f s", image, service.name, seconds)
     return BuildResult(service.name, image, True, None, seconds)
@@ -289,50 +302,47 @@ def _reuse_existing(client: docker.DockerClient, image: str, digest: str) -> boo
     return True
 
 
-def _run_build(
-    client: docker.DockerClient,
-    service: Service,
-    image: str,
-    digest: str,
-    settings: Settings,
-    force: bool,
-    progress: Progress,
-) -> None:
-    step = "sending the build context"
+def _service_context(service: Service, workdir: Path) -> Path:
+    """Return the build context: the service folder itself, or a copy with its included shared paths and wheels."""
+    if not service.manifest.include and not service.manifest.python_wheels:
+        return service.folder
+    context = workdir / service.name
+    ignore = shutil.ignore_patterns(*IGNORED_NAMES, *(f"*{suffix}" for suffix in IGNORED_SUFFIXES))
+    shutil.copytree(service.folder, context, ignore=ignore)
+    for item, source in zip(service.manifest.include, service.included_paths):
+        target = context / item
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            shutil.copy2(source, target)
+    if service.manifest.python_wheels:
+        collect_wheels(service.manifest.python_wheels, context / "wheels", source=f"service {service.name}")
+    return context
+
+
+def collect_wheels(requirements: list[str], wheel_dir: Path, *, source: str) -> None:
+    """Run ``pip wheel`` on this host to put wheels of ``requirements`` and their dependencies into ``wheel_dir``.
+
+    The host's pip settings (index, certificates) apply, so the image build
+    itself needs no package index. The wheels suit the Python version of this
+    host; Debian 12's python3 is 3.11, so the host must run 3.11 as well.
+    """
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheel_dir), *requirements]
+    log.info("%s: collecting wheels of %s", source, ", ".join(requirements))
     try:
-        stream = client.api.build(
-            path=str(service.folder),
-            tag=image,
-            buildargs={BASE_IMAGE_ARG: settings.base_image},
-            labels={LABEL_CONTENT_HASH: digest},
-            rm=True,
-            forcerm=True,
-            pull=False,
-            nocache=force,
-            decode=True,
-        )
-        for chunk in stream:
-            if "error" in chunk or "errorDetail" in chunk:
-                detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error", "")
-                raise ImageBuildError(
-                    f"building image {image} of service {service.name} failed at {step}: {detail.strip()}",
-                    service=service.name,
-                    image=image,
-                    step=step,
-                )
-            text = chunk.get("stream", "")
-            for line in text.splitlines():
-                if line.startswith("Step "):
-                    step = line.strip()
-                if line.strip():
-                    progress(f"{service.name}: {line.rstrip()}")
-    except (DockerException, OSError) as exc:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=WHEEL_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired as exc:
         raise ImageBuildError(
-            f"building image {image} of service {service.name} failed at {step}: {exc}",
-            service=service.name,
-            image=image,
-            step=step,
+            f"pip wheel for {source} timed out after {WHEEL_TIMEOUT_SECONDS} s; check the package index", step="pip wheel"
         ) from exc
+    if completed.returncode != 0:
+        tail = " | ".join((completed.stderr or completed.stdout).strip().splitlines()[-3:])
+        raise ImageBuildError(
+            f"pip wheel for {source} failed with exit code {completed.returncode}: {tail}; "
+            "check that pip on this host can reach a package index",
+            step="pip wheel",
+        )
 
 
 # Images built from any Dockerfile folder, such as the platform's own images.
@@ -408,8 +418,13 @@ def _stream_build(
     settings: Settings,
     force: bool,
     progress: Progress,
+    *,
+    source: str | None = None,
 ) -> None:
+    """Build ``image`` from ``context``; errors name ``source`` (default: folder NAME), the step and its last output."""
+    source = source or f"folder {name}"
     step = "sending the build context"
+    recent: deque[str] = deque(maxlen=BUILD_OUTPUT_LINES)
     try:
         stream = client.api.build(
             path=str(context),
@@ -425,13 +440,31 @@ def _stream_build(
         for chunk in stream:
             if "error" in chunk or "errorDetail" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error", "")
+                output = "\n".join(recent)
                 raise ImageBuildError(
-                    f"building image {image} from {name} failed at {step}: {detail.strip()}", image=image, step=step
+                    f"building image {image} of {source} failed at {_short_step(step)}: {detail.strip()}"
+                    + (f"\nlast output:\n{output}" if output else ""),
+                    service=name,
+                    image=image,
+                    step=step,
                 )
             for line in chunk.get("stream", "").splitlines():
                 if line.startswith("Step "):
                     step = line.strip()
+                    recent.clear()
+                elif line.strip() and not line.startswith(" ---> "):
+                    recent.append(line.rstrip())
                 if line.strip():
                     progress(f"{name}: {line.rstrip()}")
     except (DockerException, OSError) as exc:
-        raise ImageBuildError(f"building image {image} from {name} failed at {step}: {exc}", image=image, step=step) from exc
+        raise ImageBuildError(
+            f"building image {image} of {source} failed at {_short_step(step)}: {exc}",
+            service=name,
+            image=image,
+            step=step,
+        ) from exc
+
+
+def _short_step(step: str) -> str:
+    """Return "Step 4/15" of "Step 4/15 : RUN ...", which the engine's error repeats in full anyway."""
+    return step.split(" : ", 1)[0]
