@@ -22,9 +22,9 @@ os.environ.setdefault("CSDP_STAGING_DIR", "/tmp/csdp-test-staging")
 log = logging.getLogger(__name__)
 
 TEST_OWNER_PREFIX = "test-"
-# Each pytest session owns containers under its own prefix, so two sessions on one
-# machine never remove each other's containers; leftovers of earlier sessions are
-# removed once they are older than STALE_SECONDS.
+# Each pytest session owns containers under its own owner prefix, so two sessions
+# on one machine never remove each other's containers. Leftovers of earlier
+# sessions are removed once they are older than STALE_SECONDS.
 SESSION_PREFIX = f"{TEST_OWNER_PREFIX}{uuid.uuid4().hex[:4]}-"
 STALE_SECONDS = 1800
 os.environ["CSDP_TEST_SESSION_PREFIX"] = SESSION_PREFIX
@@ -62,8 +62,24 @@ def _remove_test_containers(*, this_session_only: bool) -> int:
     return removed
 
 
-def _age_seconds(container) -> float:
-    created = container.attrs.get("Created", "")
+def _remove_stale_test_networks() -> None:
+    """Remove empty test networks of earlier sessions, whose subnets would overlap with new ones."""
+    import docker.errors
+
+    client = _docker_client()
+    for network in client.networks.list(names=["csdp-test"]):
+        network.reload()
+        if not network.name.startswith("csdp-test") or network.containers or _age_seconds(network) < STALE_SECONDS:
+            continue
+        try:
+            network.remove()
+        except docker.errors.APIError as exc:
+            log.warning("cannot remove leftover network %s: %s", network.name, exc)
+
+
+def _age_seconds(resource) -> float:
+    """Return the age of a container or network from its engine creation time."""
+    created = resource.attrs.get("Created", "")
     try:
         started = datetime.fromisoformat(created[:26].rstrip("Z")).replace(tzinfo=timezone.utc)
     except ValueError:
@@ -78,6 +94,7 @@ def remove_leftovers(request):
         yield
         return
     _remove_test_containers(this_session_only=False)
+    _remove_stale_test_networks()
     yield
     removed = _remove_test_containers(this_session_only=True)
     if removed:

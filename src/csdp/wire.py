@@ -20,7 +20,7 @@ class WireModel(BaseModel):
 
 
 class ErrorBody(WireModel):
-    """Body of every error answer."""
+    """Body of every error response."""
 
     code: str
     message: str

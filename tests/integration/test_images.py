@@ -83,8 +83,10 @@ def test_build_failure_names_step(tmp_path, new_service):
 
     message = caught.value.message
     assert f"service {name}" in message
-    assert "RUN sh -c 'echo broken >&2; exit 3'" in message
     assert "non-zero code: 3" in message
+    assert "last output:\nbroken" in message
+    assert "\x1b" not in message
+    assert caught.value.details["step"].endswith("RUN sh -c 'echo broken >&2; exit 3'")
 
 
 def test_base_image_from_debootstrap(client):

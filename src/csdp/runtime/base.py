@@ -6,7 +6,7 @@ data classes only, never in engine SDK objects.
 
 Every method raises subclasses of ``csdp.errors.CsdpError``: NotFound for a
 missing container or path, RuntimeFailure for an engine error, OperationTimeout
-for a time limit, EngineUnavailable when the engine does not answer.
+for a time limit, EngineUnavailable when the engine cannot be reached.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class ContainerSpec:
 
 @dataclass(frozen=True)
 class ContainerInfo:
-    """What a user sees of one container."""
+    """Public view of one container: identity, owner, addresses, ports and state."""
 
     id: str
     name: str

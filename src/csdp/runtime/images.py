@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,8 @@ IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp")
 WHEEL_TIMEOUT_SECONDS = 900
 # Output lines of the failing build step kept for the error message.
 BUILD_OUTPUT_LINES = 8
+# The engine colours a step's stderr with terminal escapes, which do not belong in an error message.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -452,8 +455,8 @@ def _stream_build(
                 if line.startswith("Step "):
                     step = line.strip()
                     recent.clear()
-                elif line.strip() and not line.startswith(" ---> "):
-                    recent.append(line.rstrip())
+                elif line.strip() and not line.startswith((" ---> ", "Removing intermediate container")):
+                    recent.append(ANSI_ESCAPE.sub("", line).rstrip())
                 if line.strip():
                     progress(f"{name}: {line.rstrip()}")
     except (DockerException, OSError) as exc:

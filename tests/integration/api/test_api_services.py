@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api_helpers import ndjson, start, succeeded, sha256, tar_members
-from conftest import wait_for
+from stack_testing import api_server, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -126,30 +126,15 @@ def test_ready_and_jobs(api_url, worker, make_user):
 
 
 def test_ready_names_broker_down(api_env, tmp_path):
-    import sys
-
-    from conftest import Process, free_port
-
     # Port 9 (discard) has no listener here, so the broker cannot be reached.
-    env = {**os.environ, **api_env, "CSDP_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//"}
-    port = free_port()
-    server = Process("api", [sys.executable, "-m", "uvicorn", "csdp.api:create_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port)], env, tmp_path / "api.log")
-    url = f"http://127.0.0.1:{port}/api/v1"
+    url, server = api_server({**api_env, "CSDP_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//"}, tmp_path / "api.log")
     try:
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/health", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(up, 30, "API server up")
-        ready = httpx.get(f"{url}/ready", timeout=30)
+        ready = httpx.get(f"{url}/api/v1/ready", timeout=30)
         assert ready.status_code == 503
         assert ready.json()["code"] == "engine_unavailable"
         assert "broker" in ready.json()["message"]
         assert "redis" not in ready.json()["message"]
         assert ready.json()["details"]["checks"]["redis"] == "ok"
-        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+        assert httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200
     finally:
         server.stop()

@@ -14,7 +14,7 @@ from pyrad.dictionary import Dictionary
 from csdp.workflows.specs import readiness_of
 
 from auth_helpers import wrong_code
-from service_helpers import output_of, wait_for_output
+from service_testing import output_of, wait_for_output
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from tacacs_plus.packet import TACACSHeader, TACACSPacket
 from csdp.workflows.specs import readiness_of
 
 from auth_helpers import wrong_code
-from service_helpers import wait_for_output
+from service_testing import wait_for_output
 
 pytestmark = pytest.mark.integration
 

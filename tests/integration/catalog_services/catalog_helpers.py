@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-import time
-
 from csdp.catalog import Catalog, check_parameters
 from csdp.errors import NotFound
-from csdp.runtime.base import ExecResult, LogLine, Runtime
+from csdp.runtime.base import ExecResult, Runtime
 from csdp.workflows.tasks import render_command
+from service_testing import output_of, tar_of
 
-
-def tar_of(files: dict[str, bytes]) -> io.BytesIO:
-    """Return an uncompressed tar of ``files`` (name to content), each readable by every user."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, content in files.items():
-            member = tarfile.TarInfo(name)
-            member.size = len(content)
-            member.mode = 0o644
-            member.mtime = int(time.time())
-            archive.addfile(member, io.BytesIO(content))
-    buffer.seek(0)
-    return buffer
+__all__ = ["assert_removed_cleanly", "output_of", "run_action", "tar_of", "upload"]
 
 
 def run_action(runtime: Runtime, catalog: Catalog, service: str, container_id: str, name: str, **parameters) -> ExecResult:
@@ -36,11 +21,6 @@ def run_action(runtime: Runtime, catalog: Catalog, service: str, container_id: s
 
 def upload(runtime: Runtime, container_id: str, directory: str, files: dict[str, bytes]) -> None:
     runtime.put_files(container_id, directory, tar_of(files))
-
-
-def output_of(runtime: Runtime, container_id: str) -> str:
-    """Return everything the container wrote to stdout and stderr so far."""
-    return "\n".join(line.text for line in runtime.logs(container_id) if isinstance(line, LogLine))
 
 
 def assert_removed_cleanly(runtime: Runtime, engine, container_id: str, owner: str) -> None:

@@ -1,87 +1,43 @@
-"""Fixtures for the snmp, ntp, httpmock and ldap services: their images, a private network and replicas started as the platform starts them."""
+"""Fixtures for the snmp, ntp, httpmock and ldap services: their images, a private network and replicas."""
 
 from __future__ import annotations
 
-import logging
-import os
-import uuid
 from typing import Callable
 
-import docker
 import pytest
 
-from csdp.catalog import Catalog, check_parameters, load_catalog
 from csdp.runtime.base import ContainerInfo
-from csdp.runtime.docker_backend import DockerRuntime
-from csdp.runtime.images import build_service_images
-from csdp.settings import Settings, get_settings
-from csdp.workflows.specs import build_spec, readiness_of
-
-from catalog_helpers import tar_of
-
-log = logging.getLogger(__name__)
+from service_testing import ReplicaStarter, build_images, private_runtime, tar_of
 
 SERVICES = ["snmp", "ntp", "httpmock", "ldap"]
-# A network of its own, so these tests never remove one that other tests use.
 NETWORK = "csdp-test-catalog"
 SUBNET_V4 = "10.222.0.0/24"
 SUBNET_V6 = "fd5c:5d9e:22::/64"
 
 
 @pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
-@pytest.fixture(scope="session")
 def service_images(catalog) -> dict[str, str]:
-    """Build the images of the tested services; an unchanged service is not built again."""
-    results = build_service_images(catalog, get_settings(), names=SERVICES, progress=log.debug)
-    for result in results:
-        log.info("image %s: built=%s skipped=%s in %.1f s", result.image, result.built, result.skipped, result.seconds)
-    return {result.service: result.image for result in results}
+    return build_images(catalog, SERVICES)
 
 
 @pytest.fixture(scope="session")
-def runtime(service_images) -> DockerRuntime:
-    """A runtime on the private test network, which is removed after the session."""
-    backend = DockerRuntime(Settings(network_name=NETWORK, subnet_v4=SUBNET_V4, subnet_v6=SUBNET_V6))
-    backend.ensure_network()
-    yield backend
-    for info in backend.list():
-        if info.owner.startswith(os.environ["CSDP_TEST_SESSION_PREFIX"]):
-            backend.remove(info.id)
-    backend.remove_network()
-
-
-@pytest.fixture(scope="session")
-def engine() -> docker.DockerClient:
-    """The SDK client, for checks the runtime interface does not expose (capabilities, restart count, mounts)."""
-    return docker.from_env(timeout=30)
+def runtime(service_images):
+    yield from private_runtime(NETWORK, SUBNET_V4, SUBNET_V6)
 
 
 @pytest.fixture
-def start_service(runtime, catalog, service_images, owner) -> Callable[..., ContainerInfo]:
+def start_service(runtime, catalog, owner) -> Callable[..., ContainerInfo]:
     """Return a function that starts one replica the way a start job does and waits until it is ready.
 
     ``uploads`` maps a directory in the container to files put there before the
     start, as the upload step of a start job does. Every replica is removed
     after the test.
     """
-    created: list[str] = []
+    starter = ReplicaStarter(runtime, catalog, owner)
 
     def start(name: str, parameters: dict | None = None, uploads: dict[str, dict[str, bytes]] | None = None) -> ContainerInfo:
-        service = catalog.get(name)
-        values = check_parameters(service.manifest.parameters, parameters)
-        spec = build_spec(service, owner=owner, job_id=uuid.uuid4().hex, replica=0, parameters=values, expires_at=None)
-        info = runtime.create(spec)
-        created.append(info.id)
-        for directory, files in (uploads or {}).items():
-            runtime.put_files(info.id, directory, tar_of(files))
-        runtime.connect_network(info.id)
-        runtime.start(info.id)
-        return runtime.wait_ready(info.id, readiness_of(service.manifest))
+        archives = {directory: tar_of(files) for directory, files in (uploads or {}).items()}
+        return starter.start(name, parameters, uploads=archives)[0]
 
     yield start
-    for container_id in created:
-        runtime.remove(container_id)
+    starter.remove_all()

@@ -1,4 +1,4 @@
-"""Helpers of the CLI integration tests: run ``csdp`` as a subprocess, wait for a condition."""
+"""Helpers of the CLI integration tests: run ``csdp`` as a subprocess."""
 
 from __future__ import annotations
 
@@ -6,27 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
-
-import pytest
+from typing import Any
 
 CSDP = str(Path(sys.executable).with_name("csdp"))
 COMMAND_TIMEOUT = 180
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
-    """Return the first true value of ``predicate`` within ``timeout`` seconds, else fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout} s")
-        time.sleep(interval)
 
 
 @dataclass

@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from cli_helpers import wait_for
+from stack_testing import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def test_start_show_exec_monitor_delete(csdp):
         lambda: marker in csdp("syslog", "monitor", "--container", first["name"]).out,
         15,
         interval=0.5,
-        what="message in log",
+        description="message in log",
     )
 
     deleted = csdp("syslog", "delete", "--json")

@@ -103,7 +103,7 @@ def test_addresses_distinct_in_subnets(start_container, settings):
 
 
 def test_list_filters_by_owner(runtime, test_image, owner):
-    other = f"test-other-{uuid.uuid4().hex[:6]}"
+    other = f"{owner}-other"
     job_id = uuid.uuid4().hex
     mine = runtime.create(ContainerSpec("plain", owner, job_id, 0, test_image))
     theirs = runtime.create(ContainerSpec("plain", other, job_id, 0, test_image))

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from service_helpers import output_of, wait_for_output
+from service_testing import output_of, wait_for_output
 
 pytestmark = pytest.mark.integration
 

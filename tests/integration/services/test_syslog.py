@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from service_helpers import output_of, wait_for_output
+from service_testing import output_of, wait_for_output
 
 pytestmark = pytest.mark.integration
 

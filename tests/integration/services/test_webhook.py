@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from service_helpers import wait_for_output
+from service_testing import wait_for_output
 
 pytestmark = pytest.mark.integration
 

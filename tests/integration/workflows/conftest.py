@@ -9,113 +9,43 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-from workflow_helpers import wait_for
+from stack_testing import ServerProcess, private_settings, wait_for, worker_command, worker_ready
 
 SERVICES = Path(__file__).resolve().parent / "services"
-WORKER_START_TIMEOUT = 30
-WORKER_STOP_TIMEOUT = 15
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def workflow_env():
     """Point settings, the catalog and the Celery app at private queues and the test services."""
-    from csdp.settings import get_settings
-    from csdp.workflows.app import app, apply_settings
-    from csdp.workflows.specs import get_catalog
-
     run = uuid.uuid4().hex[:8]
     env = {
         "CSDP_QUEUE_PREFIX": f"test-{run}-",
         "CSDP_RESULTS_EXCHANGE": f"csdp.results.test-{run}",
         "CSDP_SERVICES_PATH": json.dumps([str(SERVICES)]),
     }
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
-    apply_settings(app, get_settings())
-    os.makedirs(get_settings().staging_dir, exist_ok=True)
-
-    yield env
-
-    settings = get_settings()
-    _delete_broker_objects(app, settings)
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
-    apply_settings(app, get_settings())
+    yield from private_settings(env)
 
 
-def _delete_broker_objects(app, settings) -> None:
-    from csdp.workflows.app import REALTIME, SCHEDULED, queue_name
-
-    with app.connection_for_write() as connection:
-        channel = connection.default_channel
-        for kind in (REALTIME, SCHEDULED):
-            name = queue_name(kind, settings)
-            channel.queue_delete(name)
-            channel.exchange_delete(name)
-        channel.exchange_delete(settings.results_exchange)
-
-
-class Worker:
-    """A Celery worker subprocess with its output in a log file."""
+class Worker(ServerProcess):
+    """A Celery worker subprocess on this session's queues."""
 
     def __init__(self, log_path: Path, env: dict[str, str], concurrency: int) -> None:
         from csdp.settings import get_settings
 
-        settings = get_settings()
-        queues = f"{settings.queue_prefix}realtime,{settings.queue_prefix}scheduled"
-        self.log_path = log_path
-        self.command = [
-            sys.executable, "-m", "celery", "-A", "csdp.workflows.app", "worker",
-            "-P", "threads", "-c", str(concurrency), "-Q", queues,
-            "-n", f"{settings.queue_prefix}{uuid.uuid4().hex[:6]}@%h",
-            "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-        ]
-        self.env = {**os.environ, **env}
-        self.process: subprocess.Popen | None = None
-        self._offset = 0
+        prefix = get_settings().queue_prefix
+        command = worker_command(prefix, f"{prefix}{uuid.uuid4().hex[:6]}@%h", concurrency)
+        super().__init__("worker", command, {**os.environ, **env}, log_path)
 
-    def start(self) -> None:
-        self._offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log_file:
-            self.process = subprocess.Popen(self.command, env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
-        wait_for(lambda: " ready." in self.log()[self._offset:] or self.process.poll() is not None, WORKER_START_TIMEOUT, description="worker ready")
-        assert self.process.poll() is None, f"worker exited at start:\n{self.log()[-3000:]}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    def start(self) -> Worker:
+        return super().start(worker_ready, timeout=30)
 
     def received(self) -> int:
         """Return how many task messages the worker logged as received so far."""
         return self.log().count("] received")
-
-    def kill(self) -> None:
-        """SIGKILL the worker, as when its machine or container dies."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=WORKER_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -176,7 +106,7 @@ def results(workflow_env, owner):
             def arrived():
                 return [item for item in self.drain() if item["id"] == job_id]
 
-            return wait_for(arrived, timeout, description=f"notification of job {job_id}")[0]
+            return wait_for(arrived, timeout, f"notification of job {job_id}")[0]
 
         def count(self, job_id: str) -> int:
             """Return how many notifications of ``job_id`` arrived since the queue was bound."""

@@ -14,7 +14,7 @@ import redis
 from csdp.settings import get_settings
 from csdp.wire import JobRecord
 
-from workflow_helpers import wait_for
+from stack_testing import wait_for
 
 pytestmark = pytest.mark.integration
 
