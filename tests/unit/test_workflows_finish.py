@@ -71,7 +71,7 @@ def test_remove_expired(fake_runtime):  # noqa: F811
     now = datetime.now(timezone.utc)
     old = fake_runtime.add("alice", replica=0, expires_at=now - timedelta(seconds=1))
     fresh = fake_runtime.add("alice", replica=1, expires_at=now + timedelta(hours=1))
-    assert housekeeping.remove_expired(now=now) == [old.id]
+    assert [info.id for info in housekeeping.remove_expired(now=now)] == [old.id]
     assert list(fake_runtime.containers) == [fresh.id]
 
 
@@ -83,7 +83,7 @@ def test_remove_orphans(job, fake_runtime):  # noqa: F811
     alive = fake_runtime.add("alice", job_id=job.id, created=old)
     young = fake_runtime.add("alice", job_id="missing", replica=1, created=now)
     orphans = [fake_runtime.add("alice", job_id="missing", created=old).id, fake_runtime.add("alice", job_id=failed.id, created=old).id]
-    assert sorted(housekeeping.remove_orphans(now=now)) == sorted(orphans)
+    assert sorted(info.id for info in housekeeping.remove_orphans(now=now)) == sorted(orphans)
     assert sorted(fake_runtime.containers) == sorted([alive.id, young.id])
 
 
@@ -124,3 +124,20 @@ def test_live_tasks_by_job(monkeypatch):
 
     monkeypatch.setattr(housekeeping.app.control, "inspect", lambda timeout: Inspect())
     assert housekeeping.jobs_with_live_tasks(["job-a", "job-b", "job-c"]) == {"job-a", "job-b"}
+
+
+def test_housekeeping_syncs_inventories(fake_runtime, monkeypatch):  # noqa: F811
+    """Owners who lost expired containers get their inventory, such as a DNS zone, rewritten once."""
+    now = datetime.now(timezone.utc)
+    fake_runtime.add("alice", replica=0, expires_at=now - timedelta(seconds=1))
+    fake_runtime.add("alice", replica=1, expires_at=now - timedelta(seconds=1))
+    fake_runtime.add("bob", replica=0, expires_at=now + timedelta(hours=1))
+    synced: list[str] = []
+    monkeypatch.setattr(housekeeping, "sync_owner_inventory", lambda owner, job_id: synced.append(owner))
+    monkeypatch.setattr(housekeeping, "end_lost_jobs", lambda: [])
+
+    result = housekeeping.housekeeping.run()
+
+    assert len(result["expired"]) == 2
+    assert all(isinstance(container_id, str) for container_id in result["expired"])
+    assert synced == ["alice"]

@@ -18,11 +18,12 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from csdp.runtime import get_runtime
+from csdp.runtime import ContainerInfo, get_runtime
 from csdp.settings import get_settings
 from csdp.wire import JobRecord
 from csdp.workflows import finish
 from csdp.workflows.app import app
+from csdp.workflows.inventory import sync_owner_inventory
 from csdp.workflows.jobs import JobStore
 from csdp.workflows.steps import describe
 
@@ -42,28 +43,38 @@ def housekeeping() -> dict[str, Any]:
     Safe to run twice or concurrently: removal of a gone container counts as
     done, and ending a job is claimed once in the job store.
     """
+    expired = remove_expired()
+    orphans = remove_orphans()
+    lost_jobs = end_lost_jobs()
+    _sync_inventories(expired + orphans)
     return {
-        "expired": remove_expired(),
-        "orphans": remove_orphans(),
-        "lost_jobs": end_lost_jobs(),
+        "expired": [info.id for info in expired],
+        "orphans": [info.id for info in orphans],
+        "lost_jobs": lost_jobs,
     }
 
 
-def remove_expired(*, owner: str | None = None, now: datetime | None = None) -> list[str]:
-    """Remove containers whose expiry time has passed and return their ids; ``owner`` limits the pass."""
+def _sync_inventories(removed: list[ContainerInfo]) -> None:
+    """Update the container inventory of each owner who lost containers in this pass, such as a DNS zone."""
+    for owner in sorted({info.owner for info in removed}):
+        sync_owner_inventory(owner, "housekeeping")
+
+
+def remove_expired(*, owner: str | None = None, now: datetime | None = None) -> list[ContainerInfo]:
+    """Remove containers whose expiry time has passed and return them; ``owner`` limits the pass."""
     now = now or datetime.now(timezone.utc)
     runtime = get_runtime()
     removed = []
     for info in runtime.list(owner=owner):
         if info.expires_at is not None and info.expires_at <= now:
             runtime.remove(info.id)
-            removed.append(info.id)
+            removed.append(info)
             log.info("%s: removed the container because it expired at %s", describe(info.job_id, info.id, info.replica), info.expires_at.isoformat())
     return removed
 
 
-def remove_orphans(*, owner: str | None = None, now: datetime | None = None, store: JobStore | None = None) -> list[str]:
-    """Remove containers whose job failed or no longer exists and return their ids."""
+def remove_orphans(*, owner: str | None = None, now: datetime | None = None, store: JobStore | None = None) -> list[ContainerInfo]:
+    """Remove containers whose job failed or no longer exists and return them."""
     now = now or datetime.now(timezone.utc)
     store = store or JobStore()
     runtime = get_runtime()
@@ -75,7 +86,7 @@ def remove_orphans(*, owner: str | None = None, now: datetime | None = None, sto
         if record is not None and record.state != "failed":
             continue
         runtime.remove(info.id)
-        removed.append(info.id)
+        removed.append(info)
         cause = "its job failed" if record is not None else "its job record is gone"
         log.info("%s: removed the orphaned container because %s", describe(info.job_id, info.id, info.replica), cause)
     return removed
