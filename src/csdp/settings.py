@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     docker_host: str | None = Field(
         None, description="Docker engine URL; unset means DOCKER_HOST or the default socket."
     )
+    deployment: str = Field(
+        "default",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Name of this deployment, written on its containers, so deployments sharing one engine see only their own.",
+    )
     network_name: str = Field("csdp-services", description="Name of the network service containers join.")
     network_driver: Literal["bridge", "macvlan"] = Field(
         "bridge", description="bridge for one host; macvlan gives containers addresses on a real LAN."
@@ -75,6 +80,9 @@ class Settings(BaseSettings):
     # Files.
     staging_dir: Path = Field(Path("/var/lib/csdp/staging"), description="Folder shared by API and workers for uploads.")
     max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest upload accepted, in bytes.")
+    max_request_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body of every route but file upload, in bytes; larger is 413."
+    )
 
     # Limits applied to every user unless set per user.
     max_containers_per_user: int = Field(30, ge=1, description="Most containers one user may own at once.")
@@ -82,6 +90,12 @@ class Settings(BaseSettings):
     default_ttl_seconds: int = Field(4 * 3600, ge=60, description="Lifetime of a container when the request gives none.")
     max_ttl_seconds: int = Field(24 * 3600, ge=60, description="Longest lifetime a request may ask for.")
     exec_timeout_seconds: int = Field(60, ge=1, description="Default time limit of exec, in seconds.")
+    max_exec_output_bytes: int = Field(
+        1024 * 1024, ge=1, description="Most bytes of each of stdout and stderr kept from one exec or action; the rest is dropped."
+    )
+    max_unpacked_bytes: int = Field(
+        1024 * 1024 * 1024, ge=1, description="Largest total size of the files in one uploaded archive, unpacked, in bytes."
+    )
 
     # E-mail for job results.
     smtp_host: str | None = Field(None, description="SMTP server for result e-mail; unset turns e-mail off.")
@@ -90,6 +104,17 @@ class Settings(BaseSettings):
 
     # API.
     public_url: str = Field("http://127.0.0.1:8000", description="URL clients use to reach the API.")
+    container_api_url: str | None = Field(
+        None,
+        description="URL containers of services with inject_owner_token use to reach the API, such as "
+        "http://10.213.0.1:8000 on the service network; unset uses public_url.",
+    )
+
+    # Schedules of actions, kept in Redis and dispatched by beat.
+    schedule_interval_seconds: float = Field(
+        5.0, ge=0.5, le=60, description="Period of the beat task that starts due schedules, in seconds; a run starts at most this late."
+    )
+    max_schedules_per_user: int = Field(100, ge=1, description="Most schedules one user may have at once.")
 
     # Logging of the API, workers and beat.
     log_format: Literal["text", "json"] = Field(

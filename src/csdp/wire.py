@@ -88,13 +88,20 @@ class StartRequest(WireModel):
 
 
 class TargetRequest(WireModel):
-    """Target of stop, restart and delete on a service: one container, or all of the service when empty."""
+    """Target of stop, restart and delete on a service: one container, or all of the service when absent or null.
 
-    container: str | None = None
+    An empty string is rejected rather than read as "all", so a blank id never acts on every container.
+    """
+
+    container: str | None = Field(
+        None, min_length=1, description="One container; all of the caller's containers of the service when absent or null."
+    )
 
 
 class ActionRequest(WireModel):
-    container: str | None = Field(None, description="One container; all of the caller's containers of the service when empty.")
+    container: str | None = Field(
+        None, min_length=1, description="One container; all of the caller's containers of the service when absent or null."
+    )
     parameters: dict[str, Any] = Field(default_factory=dict)
     email: str | None = None
 
@@ -112,6 +119,7 @@ class ExecResponse(WireModel):
     stdout: str
     stderr: str
     timed_out: bool = False
+    truncated: bool = False
 
 
 class JobAccepted(WireModel):

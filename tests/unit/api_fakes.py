@@ -118,7 +118,8 @@ class FakeJobStore:
         self._ids = itertools.count(1)
 
     def create(self, owner: str, service: str | None, action: str, parameters: dict | None = None) -> JobRecord:
-        record = JobRecord(id=f"job{next(self._ids)}", owner=owner, service=service, action=action,
+        # Ids of the real form (32 hex digits) that sort in creation order.
+        record = JobRecord(id=f"{next(self._ids):032x}", owner=owner, service=service, action=action,
                            parameters=parameters or {}, state="queued", created=NOW)
         self.records[record.id] = record
         return record
@@ -128,6 +129,12 @@ class FakeJobStore:
 
     def list_for_owner(self, owner: str, limit: int = 50) -> list[JobRecord]:
         return [record for record in self.records.values() if record.owner == owner][:limit]
+
+    def find_by_prefix(self, owner: str, prefix: str) -> JobRecord:
+        matches = [record for record in self.list_for_owner(owner, 1000) if record.id.startswith(prefix)]
+        if len(prefix) < 8 or len(matches) != 1:
+            raise NotFound(f"job {prefix!r} not found (fake store)", field="job_id")
+        return matches[0]
 
 
 class FakeSubmit(SimpleNamespace):

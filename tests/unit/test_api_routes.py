@@ -13,6 +13,7 @@ from csdp.api import deps
 from csdp.api.routes import health
 from csdp.catalog import Catalog, Manifest, Service
 from csdp.catalog.manifest import Action, Limits, Port
+from csdp.runtime.base import ExecResult
 from csdp.settings import Settings
 
 
@@ -291,7 +292,15 @@ def test_exec_buffered(fakes):
     runtime.add(make_info("a1", "alice"))
     answer = client.post("/api/v1/containers/a1/exec", json={"command": ["sh", "-c", "exit 3"]}, headers=auth(ALICE))
     assert answer.status_code == 200
-    assert answer.json() == {"exit_code": 3, "stdout": "out\n", "stderr": "err\n", "timed_out": False}
+    assert answer.json() == {"exit_code": 3, "stdout": "out\n", "stderr": "err\n", "timed_out": False, "truncated": False}
+
+
+def test_exec_truncated(fakes, monkeypatch):
+    client, runtime, *_ = fakes
+    runtime.add(make_info("a1", "alice"))
+    monkeypatch.setattr(runtime, "exec", lambda *args, **kwargs: ExecResult(0, b"x" * 10, b"", truncated=True))
+    answer = client.post("/api/v1/containers/a1/exec", json={"command": ["cat", "big"]}, headers=auth(ALICE))
+    assert answer.json()["truncated"] is True
 
 
 def test_exec_streamed(fakes):
@@ -394,3 +403,71 @@ def test_docs_page_is_served_locally(fakes):
     assert "/api/v1/static/docs/swagger-ui-bundle.js" in page.text
     assert "cdn" not in page.text.lower()
     assert client.get("/api/v1/static/docs/swagger-ui-bundle.js").status_code == 200
+
+
+def test_health_and_ready_answer_head(fakes):
+    client, *_ = fakes
+    health_head = client.head("/api/v1/health")
+    assert health_head.status_code == 200
+    assert health_head.content == b""
+    assert client.head("/api/v1/ready").status_code == 200
+
+
+def test_ready_without_worker_names_it(fakes):
+    client, *_ = fakes
+
+    def no_worker() -> str:
+        raise health.NoWorker("no worker consumes the queue 'realtime', so jobs would wait in it; "
+                              "start one with 'csdp server worker'")
+
+    client.app.dependency_overrides[health.get_readiness_checks] = lambda: {"redis": lambda: "ok", "worker": no_worker}
+    answer = client.get("/api/v1/ready")
+    assert answer.status_code == 503
+    assert "worker down: no worker consumes the queue 'realtime'" in answer.json()["message"]
+    assert "csdp server worker" in answer.json()["message"]
+    assert answer.json()["details"]["checks"]["redis"] == "ok"
+
+
+def test_readiness_checks_include_worker():
+    assert list(health.get_readiness_checks()) == ["redis", "broker", "worker", "engine"]
+
+
+@pytest.mark.parametrize("route,body", [
+    ("/api/v1/services/syslog/start", {"num": 1, "email": "qa@example.com"}),
+    ("/api/v1/services/syslog/actions/count", {"email": "qa@example.com"}),
+])
+def test_email_without_smtp_rejected(fakes, route, body):
+    client, _, store, submit, settings = fakes
+    assert settings.smtp_host is None
+    answer = client.post(route, json=body, headers=auth(ALICE))
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "email"
+    assert "no SMTP server configured (CSDP_SMTP_HOST)" in answer.json()["message"]
+    assert submit.calls == []
+
+
+@pytest.mark.parametrize("email", ["a@b.c\nBcc: x@y.z", "a b@c.d", "a@b@c", "nobody"])
+def test_email_shape_checked(fakes, email):
+    client, _, _, submit, settings = fakes
+    client.app.dependency_overrides[deps.get_settings] = lambda: settings.model_copy(update={"smtp_host": "127.0.0.1"})
+    answer = client.post("/api/v1/services/syslog/start", json={"num": 1, "email": email}, headers=auth(ALICE))
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "email"
+    assert "one address" in answer.json()["message"]
+    assert submit.calls == []
+
+
+def test_email_with_smtp_accepted(fakes):
+    client, _, _, submit, settings = fakes
+    client.app.dependency_overrides[deps.get_settings] = lambda: settings.model_copy(update={"smtp_host": "127.0.0.1"})
+    answer = client.post("/api/v1/services/syslog/start", json={"num": 1, "email": "qa@example.com"}, headers=auth(ALICE))
+    assert answer.status_code == 202
+
+
+@pytest.mark.parametrize("body", [{"num": "3"}, {"num": True}, {"num": None}, {}])
+def test_start_num_error_carries_range(fakes, body):
+    client, *_ = fakes
+    answer = client.post("/api/v1/services/syslog/start", json=body, headers=auth(ALICE))
+    assert answer.status_code == 422
+    assert answer.json()["details"]["minimum"] == 1
+    assert answer.json()["details"]["maximum"] == 3

@@ -6,7 +6,8 @@ import fakeredis
 import pytest
 from fastapi.testclient import TestClient
 
-from csdp.api import create_app
+from api_fakes import FakeJobStore, FakeRuntime, FakeSubmit, make_info
+from csdp.api import create_app, deps
 from csdp.errors import Conflict, InvalidInput, NotFound
 from csdp.settings import get_settings
 from csdp.workflows import users
@@ -93,8 +94,22 @@ def test_own_limits(redis_client):
         users.set_limits("alice", max_containers=0)
 
 
-def test_admin_routes(redis_client):
-    client = TestClient(create_app(), raise_server_exceptions=False)
+@pytest.fixture
+def admin_app(redis_client):
+    """The app with real users in fake Redis, and a fake runtime and submit for the containers of removed users."""
+    runtime = FakeRuntime()
+    submit = FakeSubmit(FakeJobStore(), runtime)
+    app = create_app()
+    app.dependency_overrides.update({deps.get_runtime: lambda: runtime, deps.get_submit: lambda: submit})
+    return TestClient(app, raise_server_exceptions=False), runtime, submit
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_admin_routes(admin_app):
+    client, *_ = admin_app
     _, root = users.add_user("root", admin=True)
     _, alice = users.add_user("alice")
 
@@ -123,3 +138,85 @@ def test_admin_routes(redis_client):
 
     removed = client.delete("/api/v1/admin/users/bob", headers={"Authorization": f"Bearer {root}"})
     assert removed.status_code == 204
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true", None])
+def test_add_user_admin_must_be_boolean(admin_app, value):
+    client, *_ = admin_app
+    _, root = users.add_user("root", admin=True)
+    answer = client.post("/api/v1/admin/users", json={"name": "x", "admin": value}, headers=bearer(root))
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "admin"
+    with pytest.raises(NotFound):
+        users.get_user("x")
+
+
+def test_remove_user_deletes_its_containers(admin_app):
+    client, runtime, submit = admin_app
+    _, root = users.add_user("root", admin=True)
+    users.add_user("alice")
+    runtime.add(make_info("a1", "alice"))
+    runtime.add(make_info("a2", "alice", service="webhook"))
+    runtime.add(make_info("r1", "root"))
+
+    answer = client.delete("/api/v1/admin/users/alice", headers=bearer(root))
+    assert answer.status_code == 202
+    assert answer.json()["job_id"]
+    assert submit.calls == [("delete", "alice", ["a1", "a2"], None)]
+    with pytest.raises(NotFound):
+        users.get_user("alice")
+
+
+def test_remove_user_without_containers(admin_app):
+    client, runtime, submit = admin_app
+    _, root = users.add_user("root", admin=True)
+    users.add_user("alice")
+    answer = client.delete("/api/v1/admin/users/alice", headers=bearer(root))
+    assert answer.status_code == 204
+    assert submit.calls == []
+
+
+def test_remove_missing_user_is_404(admin_app):
+    client, _, submit = admin_app
+    _, root = users.add_user("root", admin=True)
+    answer = client.delete("/api/v1/admin/users/ghost", headers=bearer(root))
+    assert answer.status_code == 404
+    assert "csdp admin user list" in answer.json()["message"]
+    assert submit.calls == []
+
+
+def test_only_admin_cannot_remove_itself(admin_app):
+    client, runtime, submit = admin_app
+    _, root = users.add_user("root", admin=True)
+    runtime.add(make_info("r1", "root"))
+    answer = client.delete("/api/v1/admin/users/root", headers=bearer(root))
+    assert answer.status_code == 409
+    assert "only admin" in answer.json()["message"]
+    assert users.get_user("root").admin is True
+    assert submit.calls == []
+
+
+def test_admin_removes_itself_with_another_admin(admin_app):
+    client, _, _ = admin_app
+    _, root = users.add_user("root", admin=True)
+    users.add_user("second", admin=True)
+    assert client.delete("/api/v1/admin/users/root", headers=bearer(root)).status_code == 204
+    with pytest.raises(NotFound):
+        users.get_user("root")
+
+
+def test_messages_name_existing_commands(redis_client):
+    users.add_user("alice")
+    with pytest.raises(Conflict) as taken:
+        users.add_user("alice")
+    assert "'csdp admin user rotate-token alice'" in taken.value.message
+    with pytest.raises(NotFound) as missing:
+        users.rotate_token("ghost")
+    assert "'csdp admin user list'" in missing.value.message
+
+
+def test_revoked_token_message_names_command(admin_app):
+    client, *_ = admin_app
+    answer = client.get("/api/v1/containers", headers=bearer("revoked"))
+    assert answer.status_code == 401
+    assert "'csdp admin user rotate-token NAME'" in answer.json()["message"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from csdp.catalog import check_parameters, load_catalog, load_manifest
+from csdp.catalog.manifest import Parameter
 from csdp.errors import InvalidInput, ManifestError
 
 GOOD_MANIFEST = """\
@@ -204,3 +205,45 @@ def test_include_missing_path_rejected(tmp_path):
         load_manifest(folder / "service.yaml")
 
     assert "'_shared/nothing' is not in" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(True, "got true"), ("204", 'got "204"'), ([200], "got [200]"), (2.5, "got 2.5")],
+)
+def test_integer_error_shows_json(value, shown):
+    parameters = load_catalog().get("webhook").manifest.parameters
+
+    with pytest.raises(InvalidInput) as caught:
+        check_parameters(parameters, {"status_code": value})
+
+    assert shown in caught.value.message
+    assert caught.value.details == {"minimum": 200, "maximum": 599}
+
+
+def test_integer_range_error_carries_range():
+    parameters = load_catalog().get("webhook").manifest.parameters
+
+    with pytest.raises(InvalidInput) as caught:
+        check_parameters(parameters, {"status_code": 600})
+
+    assert caught.value.details == {"minimum": 200, "maximum": 599}
+
+
+def test_string_and_choice_errors_show_json():
+    parameters = [
+        Parameter(name="flag", type="boolean", help="a flag"),
+        Parameter(name="mode", type="choice", choices=["a", "b"], help="a mode"),
+        Parameter(name="label", help="a label"),
+        Parameter(name="token", type="secret", help="a secret"),
+    ]
+
+    for values, shown in [
+        ({"flag": "yes"}, 'got "yes"'),
+        ({"mode": "c"}, 'is "c"; allowed values: a, b'),
+        ({"label": False}, "got false"),
+        ({"token": 12345}, "got ***"),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            check_parameters(parameters, values)
+        assert shown in caught.value.message, values

@@ -114,6 +114,7 @@ def test_complete_candidates(cli):
         "images",
         "jobs",
         "login",
+        "schedules",
         "server",
         "services",
         "syslog",

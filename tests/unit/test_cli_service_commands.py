@@ -252,7 +252,7 @@ def test_delete_whole_service(cli, fake_api):
 def test_ambiguous_container_exits_2(cli, fake_api):
     fake_api.route("GET", "/containers", [CONTAINER, SECOND])
 
-    code, out, err = cli("syslog", "monitor")
+    code, out, err = cli("syslog", "exec", "--", "true")
 
     assert code == 2
     assert "choose one with --container ID" in err

@@ -119,3 +119,30 @@ def test_files_tar_rejects_bad_path(path):
 
 def test_member_name_dot_prefix_ok():
     check_member_name("./a/b.txt")
+
+
+def test_archive_unpacked_size_limit():
+    # Zeros compress about a thousand to one, as in an archive bomb.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name in ("a.bin", "b.bin"):
+            tar.addfile(_member(name, size=3 * 1024 * 1024), io.BytesIO(bytes(3 * 1024 * 1024)))
+    buffer.seek(0)
+    assert len(buffer.getvalue()) < 64 * 1024
+
+    with pytest.raises(BadRequest) as caught:
+        check_archive(buffer, max_unpacked_bytes=5 * 1024 * 1024)
+    assert caught.value.message == (
+        "archive unpacks to at least 6291456 bytes, above the limit of 5242880 bytes: upload fewer or smaller files"
+    )
+    assert buffer.tell() == 0
+    assert check_archive(buffer, max_unpacked_bytes=6 * 1024 * 1024) == 2
+
+
+@pytest.mark.parametrize("mode", [0o4755, 0o2755, 0o6700])
+def test_archive_setuid_rejected(mode):
+    member = _member("tool")
+    member.mode = mode
+    with pytest.raises(BadRequest, match="set-user-ID or set-group-ID") as caught:
+        check_archive(_tar(member))
+    assert f"mode {mode:o}" in caught.value.message

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from csdp.runtime.base import ContainerSpec, PortSpec
 from csdp.runtime.frames import iter_frames
-from csdp.runtime.labels import build_labels, info_from_inspect, info_from_summary, parse_engine_time, ports_from_label
+from csdp.runtime.labels import build_labels, deployment_of, info_from_inspect, info_from_summary, parse_engine_time, ports_from_label
 from csdp.runtime.readiness import udp_ports
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -111,3 +111,10 @@ def test_udp_ports_from_proc():
     )
 
     assert udp_ports(text) == {514, 5140}
+
+
+def test_deployment_label():
+    assert build_labels(_spec(), CREATED)["io.csdp.deployment"] == "default"
+    assert build_labels(_spec(), CREATED, "lab2")["io.csdp.deployment"] == "lab2"
+    assert deployment_of({}) == "default"
+    assert deployment_of({"io.csdp.deployment": "lab2"}) == "lab2"

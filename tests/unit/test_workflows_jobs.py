@@ -97,3 +97,21 @@ def test_list_in_states(store):
     found = {record.id for record in store.list_in_states(("running",))}
     assert found == {running.id}
     assert queued.id not in found
+
+
+def test_get_rejects_other_keys(store):
+    record = store.create("alice", "light", "start", email="qa@example.com")
+    assert store.get(f"{record.id}:context") is None
+    assert store.get(f"{record.id}:final") is None
+    assert store.get(record.id.upper()) is None
+
+
+def test_find_by_prefix(store):
+    record = store.create("alice", "light", "start")
+    store.create("bob", "light", "start")
+    assert store.find_by_prefix("alice", record.id[:8]) == record
+    assert store.find_by_prefix("alice", record.id[:12]) == record
+    with pytest.raises(NotFound, match="at least 8"):
+        store.find_by_prefix("alice", record.id[:7])
+    with pytest.raises(NotFound, match="not found"):
+        store.find_by_prefix("bob", record.id[:12])

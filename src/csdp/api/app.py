@@ -15,8 +15,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from csdp.api.body_limit import BodyLimitMiddleware
 from csdp.api.errors import install_error_handlers
-from csdp.api.routes import actions, admin, containers, exec, files, health, jobs, logs, services
+from csdp.api.metrics import add_metrics
+from csdp.api.routes import actions, admin, containers, exec, files, health, jobs, logs, services, schedules
 from csdp.wire import ErrorBody
 
 API_PREFIX = "/api/v1"
@@ -60,7 +62,11 @@ def _add_docs(app: FastAPI) -> None:
 
 
 def create_app() -> FastAPI:
-    """Build the application with every route, the error handlers and the offline docs."""
+    """Build the application with every route, the error handlers, the offline docs and ``/metrics``."""
+    from csdp.logging_setup import configure_from_settings
+    from csdp.settings import get_settings
+
+    configure_from_settings(get_settings())
     app = FastAPI(
         title="csdp",
         version=metadata.version("csdp"),
@@ -70,10 +76,12 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (health, services, actions, containers, logs, files, exec, jobs, admin):
+    for module in (health, services, actions, containers, logs, files, exec, jobs, schedules, admin):
         api.include_router(module.router)
     app.include_router(api)
+    add_metrics(app)
     _add_docs(app)
     return app

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from csdp.catalog import Catalog
-from csdp.errors import Forbidden, NotFound, Unauthorized
+from csdp.errors import Conflict, Forbidden, NotFound, Unauthorized
 from csdp.runtime.base import ContainerInfo, Runtime
 from csdp.runtime.names import short_id
 from csdp.settings import Settings
@@ -25,7 +25,7 @@ from csdp.workflows.users import User
 
 log = logging.getLogger(__name__)
 
-bearer_scheme = HTTPBearer(auto_error=False, description="The token from 'csdp admin add-user' or POST /admin/users.")
+bearer_scheme = HTTPBearer(auto_error=False, description="The token from 'csdp admin user add' or POST /admin/users.")
 
 
 def get_settings() -> Settings:
@@ -62,7 +62,8 @@ def get_submit() -> ModuleType:
 
 
 def get_authenticator() -> Callable[[str], User | None]:
-    from csdp.workflows.users import authenticate
+    # User tokens, and the owner tokens written into containers of services with inject_owner_token.
+    from csdp.workflows.container_tokens import authenticate
 
     return authenticate
 
@@ -77,7 +78,7 @@ def current_user(
         raise Unauthorized("missing credentials: send the header 'Authorization: Bearer <token>'")
     user = authenticate(credentials.credentials)
     if user is None:
-        raise Unauthorized("invalid or revoked token: ask an admin for a new one with 'csdp admin rotate-token'")
+        raise Unauthorized("invalid or revoked token: ask an admin for a new one with 'csdp admin user rotate-token NAME'")
     # The error handler reads the caller to name their limits in validation errors.
     request.state.user = user
     return user
@@ -97,6 +98,11 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+# Shorter prefixes match too many ids to be a deliberate choice of one container.
+MIN_ID_PREFIX_LENGTH = 4
+SHOWN_REFERENCE_CHARS = 80
+
+
 def container_not_found(container_id: str) -> NotFound:
     """Return the one NotFound used for both a missing container and one of another user."""
     return NotFound(
@@ -105,13 +111,50 @@ def container_not_found(container_id: str) -> NotFound:
     )
 
 
+def resolve_container_reference(candidates: list[ContainerInfo], reference: str) -> ContainerInfo | None:
+    """Return the one candidate whose full id or name is ``reference``, or whose id starts with it.
+
+    A prefix needs at least MIN_ID_PREFIX_LENGTH characters. Returns None when
+    nothing matches, and raises Conflict when the prefix matches more than one.
+    """
+    for info in candidates:
+        if reference in (info.id, info.name):
+            return info
+    if len(reference) < MIN_ID_PREFIX_LENGTH:
+        return None
+    matches = [info for info in candidates if info.id.startswith(reference)]
+    if len(matches) > 1:
+        raise Conflict(
+            f"container id prefix {reference!r} matches {len(matches)} of your containers; give more characters of the id",
+            field="container",
+            matches=len(matches),
+        )
+    return matches[0] if matches else None
+
+
 def owned_container(runtime: Runtime, user: User, container_id: str) -> ContainerInfo:
-    """Return the container if the caller may use it; otherwise raise the same NotFound as for a missing one."""
+    """Return the container if the caller may use it; otherwise raise the same NotFound as for a missing one.
+
+    ``container_id`` is a full id, a unique id prefix or a container name. It
+    is looked up only among the caller's containers (for admins, all managed
+    containers), so a prefix shared with other users' containers neither
+    fails nor reveals that they exist.
+    """
+    if not container_id:
+        raise container_not_found(container_id)
+    candidates = runtime.list(owner=None if user.admin else user.name)
+    # A container without an owner label is not the platform's, so not even admins may use it.
+    candidates = [info for info in candidates if info.owner]
+    match = resolve_container_reference(candidates, container_id)
+    if match is None:
+        log.info("user %s requested container %r, which is missing or not theirs", user.name, container_id[:SHOWN_REFERENCE_CHARS])
+        raise container_not_found(container_id)
+
+    # The list gives a summary; inspect gives current addresses and status.
     try:
-        info = runtime.info(container_id)
+        info = runtime.info(match.id)
     except NotFound:
         raise container_not_found(container_id) from None
-    # A container without an owner label is not the platform's, so not even admins may use it.
     if not info.owner or (not user.admin and info.owner != user.name):
         log.info("user %s requested container %s, which is not theirs", user.name, short_id(info.id))
         raise container_not_found(container_id)

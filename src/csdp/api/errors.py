@@ -69,6 +69,14 @@ def allowed_values(field: str, request: Request) -> str | None:
     return "an integer from 1 to your limit of replicas per request"
 
 
+def allowed_range(field: str, request: Request) -> dict[str, int]:
+    """Return ``minimum`` and ``maximum`` of a field with a range, as the range checks of submit report them."""
+    if field != "num":
+        return {}
+    limit = getattr(request.state, "replica_limit", None)
+    return {"minimum": 1} if limit is None else {"minimum": 1, "maximum": limit}
+
+
 def _show(value: Any) -> str:
     try:
         text = json.dumps(value)
@@ -118,7 +126,9 @@ def validation_error_body(errors: list[dict], request: Request) -> ErrorBody:
         {"field": ".".join(str(part) for part in error["loc"]), "type": error["type"], "message": error["msg"]}
         for error in errors
     ]
-    return ErrorBody(code="invalid_input", message=message, field=field, details={"errors": problems})
+    # A wrong type on a ranged field carries the range too, like an out-of-range value does.
+    details = {**allowed_range(field, request), "errors": problems}
+    return ErrorBody(code="invalid_input", message=message, field=field, details=details)
 
 
 async def _handle_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

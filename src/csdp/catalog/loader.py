@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -165,7 +166,7 @@ def _check_address_list(parameter: Parameter, value: Any, field: str) -> list[st
         items = [item.strip() for item in value if item.strip()]
     else:
         raise InvalidInput(
-            f"parameter {name!r} must be a list of container names or addresses, or one comma-separated string, got {value!r}",
+            f"parameter {name!r} must be a list of container names or addresses, or one comma-separated string, got {_as_json(value)}",
             field=field,
         )
     if not items:
@@ -176,9 +177,17 @@ def _check_address_list(parameter: Parameter, value: Any, field: str) -> list[st
     for item in items:
         if len(item) > MAX_ADDRESS_ITEM_LENGTH or "\x00" in item:
             raise InvalidInput(
-                f"parameter {name!r} item {item[:40]!r} is not a container name or address", field=field
+                f"parameter {name!r} item {_as_json(item[:40])} is not a container name or address", field=field
             )
     return items
+
+
+def _as_json(value: Any) -> str:
+    """Return ``value`` as the JSON the user sent, such as true or "204", rather than Python's True or '204'."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _check_value(parameter: Parameter, value: Any, field: str) -> Any:
@@ -186,22 +195,25 @@ def _check_value(parameter: Parameter, value: Any, field: str) -> Any:
     if parameter.type == "owner_address":
         return _check_address_list(parameter, value, field)
     if parameter.type == "integer":
+        # Every error of an integer carries its range, whether the type or the value is wrong.
+        bounds = {key: bound for key, bound in (("minimum", parameter.minimum), ("maximum", parameter.maximum)) if bound is not None}
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r}", field=field)
+            raise InvalidInput(f"parameter {name!r} must be an integer, got {_as_json(value)}", field=field, **bounds)
         if parameter.minimum is not None and value < parameter.minimum:
-            raise InvalidInput(f"parameter {name!r} is {value}, below the minimum {parameter.minimum}", field=field)
+            raise InvalidInput(f"parameter {name!r} is {value}, below the minimum {parameter.minimum}", field=field, **bounds)
         if parameter.maximum is not None and value > parameter.maximum:
-            raise InvalidInput(f"parameter {name!r} is {value}, above the maximum {parameter.maximum}", field=field)
+            raise InvalidInput(f"parameter {name!r} is {value}, above the maximum {parameter.maximum}", field=field, **bounds)
         return value
     if parameter.type == "boolean":
         if not isinstance(value, bool):
-            raise InvalidInput(f"parameter {name!r} must be true or false, got {value!r}", field=field)
+            raise InvalidInput(f"parameter {name!r} must be true or false, got {_as_json(value)}", field=field)
         return value
     if not isinstance(value, str):
-        raise InvalidInput(f"parameter {name!r} must be a string, got {value!r}", field=field)
+        shown = "***" if parameter.type == "secret" else _as_json(value)
+        raise InvalidInput(f"parameter {name!r} must be a string, got {shown}", field=field)
     if parameter.type == "choice" and value not in (parameter.choices or []):
         raise InvalidInput(
-            f"parameter {name!r} is {value!r}; allowed values: {', '.join(parameter.choices or [])}", field=field
+            f"parameter {name!r} is {_as_json(value)}; allowed values: {', '.join(parameter.choices or [])}", field=field
         )
     if parameter.max_length is not None and len(value) > parameter.max_length:
         raise InvalidInput(
@@ -213,7 +225,7 @@ def _check_value(parameter: Parameter, value: Any, field: str) -> Any:
         import re
 
         if not re.fullmatch(parameter.pattern, value):
-            shown = "***" if parameter.type == "secret" else repr(value)
+            shown = "***" if parameter.type == "secret" else _as_json(value)
             raise InvalidInput(
                 f"parameter {name!r} is {shown}, which does not match the pattern {parameter.pattern}", field=field
             )

@@ -45,8 +45,8 @@ class Parameter(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN)
     # owner_address: names, ids or addresses of the caller's own containers,
-    # given as a list or one comma-separated string; the platform resolves
-    # them to addresses at submission and rejects anything else.
+    # given as a list or one comma-separated string. The platform resolves
+    # them to addresses at submission and rejects any other value.
     type: Literal["string", "integer", "boolean", "choice", "secret", "owner_address"] = "string"
     help: str
     default: Any = None
@@ -94,7 +94,7 @@ class OwnerInventory(StrictModel):
 
 
 class Readiness(StrictModel):
-    """How the platform knows a started container is ready to serve."""
+    """Readiness check: how the platform tells that a started container is ready to serve."""
 
     kind: Literal["port", "exec", "log", "none"] = "port"
     port: int | None = Field(None, ge=1, le=65535)

@@ -6,12 +6,13 @@ the API only when the cache is missing or stale.
 
 from __future__ import annotations
 
-from csdp.cli.service_parser import COMMON_ACTIONS
+from csdp.cli.service_parser import action_names
 
 GENERAL_COMMANDS = {
     "login": [],
     "services": [],
     "jobs": [],
+    "schedules": ["list", "cancel"],
     "all": ["show", "delete"],
     "completion": ["bash", "zsh"],
     "engine": ["up"],
@@ -29,6 +30,7 @@ ACTION_OPTIONS = {
     "monitor": ["--container", "--follow", "--clear", "--since", "--until", "--tail", "--json"],
     "files": ["upload", "download"],
     "exec": ["--container", "--timeout", "--workdir", "--env", "--json", "--"],
+    "schedule": ["--at", "--cron", "--action", "-p", "--param", "-P", "--param-file", "--email", "--json"],
 }
 
 BASH = """\
@@ -68,8 +70,10 @@ def candidates(words: list[str], services: list[dict]) -> list[str]:
         return []
     actions = {action["name"]: action for action in service.get("actions", [])}
     if len(words) == 1:
-        return [*COMMON_ACTIONS, *sorted(actions)]
+        return action_names(service)
     action = words[1]
+    if action not in action_names(service):
+        return []
     if words[-1] in ("-p", "--param"):
         declared = service.get("parameters", []) if action == "start" else actions.get(action, {}).get("parameters", [])
         return [f"{parameter['name']}=" for parameter in declared]

@@ -10,8 +10,9 @@ from csdp.errors import InvalidInput, NotFound
 
 def resolve_container(client: Client, service: str, reference: str | None) -> dict[str, Any]:
     """Return the caller's container of ``service`` named by ``reference``, or the only one when it is None."""
+    check_reference(reference)
     containers = client.show(service)
-    if reference:
+    if reference is not None:
         matches = [item for item in containers if item["id"].startswith(reference) or item["name"] == reference]
         if len(matches) == 1:
             return matches[0]
@@ -31,3 +32,12 @@ def resolve_container(client: Client, service: str, reference: str | None) -> di
     raise InvalidInput(
         f"you have {len(containers)} {service} containers; choose one with --container ID ({ids})", field="container"
     )
+
+
+def check_reference(reference: str | None) -> None:
+    """Raise InvalidInput for an empty ``--container``: only an omitted option may mean "all containers"."""
+    if reference is not None and not reference.strip():
+        raise InvalidInput(
+            "--container is empty; give a container id, an id prefix or a name, or leave --container out",
+            field="container",
+        )

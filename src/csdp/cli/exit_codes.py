@@ -16,7 +16,7 @@ TIMEOUT = 6
 DESCRIPTION = """\
 exit codes:
   0  success
-  1  the job failed, or an action exited non-zero in a container
+  1  the job failed, an image build failed, or an action exited non-zero in a container
   2  usage error or input the API rejected
   3  service, container, job or path not found
   4  missing or rejected token, or not allowed

@@ -40,6 +40,7 @@ def upload(ctx: Context, service: dict[str, Any], args: argparse.Namespace) -> i
 
 
 def download(ctx: Context, service: dict[str, Any], args: argparse.Namespace) -> int:
+    _check_out(args.out)
     container = resolve_container(ctx.client, service["name"], args.container)
     with tempfile.TemporaryFile() as archive:
         for chunk in ctx.client.download(container["id"], args.path):
@@ -59,12 +60,28 @@ def download(ctx: Context, service: dict[str, Any], args: argparse.Namespace) ->
     return exit_codes.OK
 
 
+def _check_out(out: str) -> None:
+    """Reject an --out whose folder does not exist, before anything is downloaded."""
+    if out == "-":
+        return
+    folder = Path(out).absolute().parent
+    if not folder.is_dir():
+        raise InvalidInput(
+            f"local folder {str(folder)!r} of --out does not exist; create it or give --out in an existing folder",
+            field="out",
+        )
+
+
 def _copy_out(source: Any, out: str) -> None:
     if out == "-":
         shutil.copyfileobj(source, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    with open(out, "wb") as target:
+    try:
+        target = open(out, "wb")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write local file {out!r}: {exc.strerror}; give another --out", field="out") from None
+    with target:
         shutil.copyfileobj(source, target)
 
 

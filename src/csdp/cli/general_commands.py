@@ -9,6 +9,7 @@ from typing import Any
 from csdp.cli import exit_codes
 from csdp.cli.context import Context
 from csdp.cli.output import ALL_CONTAINER_COLUMNS, JOB_COLUMNS, Spinner, print_containers, print_json, table
+from csdp.errors import NotFound
 
 
 def add_general_commands(commands: Any) -> None:
@@ -32,6 +33,15 @@ def add_general_commands(commands: Any) -> None:
     jobs.add_argument("--wait", action="store_true", help="wait until job ID ends")
     jobs.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="how long --wait waits")
     jobs.set_defaults(handler=_jobs)
+
+    schedules = commands.add_parser(
+        "schedules", parents=[output], help="list your schedules, or cancel one with 'csdp schedules cancel ID'"
+    )
+    schedule_actions = schedules.add_subparsers(dest="schedule_action", metavar="ACTION")
+    schedule_actions.add_parser("list", parents=[output], help="list your schedules (the default)")
+    cancel = schedule_actions.add_parser("cancel", help="cancel a schedule; a run that has started goes on")
+    cancel.add_argument("schedule_id", metavar="ID", help="the schedule to cancel, as 'csdp schedules' lists it")
+    schedules.set_defaults(handler=_schedules)
 
     every = commands.add_parser("all", help="act on all of your containers, of every service")
     actions = every.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -80,11 +90,19 @@ def _jobs(ctx: Context, args: argparse.Namespace) -> int:
             print("you have no recent jobs")
         return exit_codes.OK
 
-    if args.wait:
-        with Spinner(f"job {args.job_id}") as spinner:
-            record = ctx.client.wait_for_job(args.job_id, timeout=args.timeout, on_update=spinner.update)
-    else:
-        record = ctx.client.job(args.job_id)
+    try:
+        if args.wait:
+            with Spinner(f"job {args.job_id}") as spinner:
+                record = ctx.client.wait_for_job(args.job_id, timeout=args.timeout, on_update=spinner.update)
+        else:
+            record = ctx.client.job(args.job_id)
+    except NotFound as exc:
+        # The API's message names HTTP routes; CLI users need the command instead.
+        raise NotFound(
+            f"you have no job {args.job_id!r}; csdp jobs lists your recent jobs, and an id prefix needs at least "
+            "8 characters and must match one job only",
+            field="job_id",
+        ) from exc
     if args.json:
         print_json(record)
     else:
@@ -107,6 +125,23 @@ def _print_job(record: dict[str, Any]) -> None:
     if record.get("result") is not None:
         print("result:")
         print_json(record["result"])
+
+
+def _schedules(ctx: Context, args: argparse.Namespace) -> int:
+    from csdp.cli.output import SCHEDULE_COLUMNS
+
+    if args.schedule_action == "cancel":
+        ctx.client.cancel_schedule(args.schedule_id)
+        print(f"cancelled schedule {args.schedule_id}")
+        return exit_codes.OK
+    schedules = ctx.client.schedules()
+    if getattr(args, "json", False):
+        print_json(schedules)
+    elif schedules:
+        sys.stdout.write(table(schedules, SCHEDULE_COLUMNS))
+    else:
+        print("you have no schedules")
+    return exit_codes.OK
 
 
 def _all_show(ctx: Context, args: argparse.Namespace) -> int:

@@ -18,8 +18,8 @@ from csdp.errors import CsdpError
 
 log = logging.getLogger(__name__)
 
-GENERAL_COMMANDS = ("login", "services", "jobs", "all", "completion")
-SERVER_COMMANDS = ("engine", "images", "admin", "server")
+GENERAL_COMMANDS = ("login", "services", "jobs", "schedules", "all", "completion")
+SERVER_COMMANDS = ("engine", "images", "admin", "server", "deploy")
 USAGE = "csdp [--debug] SERVICE ACTION [options] | csdp COMMAND [options]"
 
 
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     except CsdpError as exc:
         log.debug("command failed", exc_info=True)
         _print_error(exc)
+        if _wants_json(argv):
+            _print_error_json(exc)
         return exit_codes.exit_code_for(exc)
     except KeyboardInterrupt:
         print("csdp: interrupted", file=sys.stderr)
@@ -74,7 +76,8 @@ def _top_parser(ctx: Context, *, list_services: bool) -> argparse.ArgumentParser
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=_version())
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Without prog, subcommand usage lines would start with the whole USAGE text.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", prog="csdp")
     add_general_commands(commands)
     add_server_commands(commands)
     return parser
@@ -112,6 +115,20 @@ def _complete(ctx: Context, words: list[str]) -> int:
 
 def _print_error(exc: CsdpError) -> None:
     print(f"csdp: error: {exc.message}", file=sys.stderr)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    # After "--" come the words of a command run by exec, not our options.
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+def _print_error_json(exc: CsdpError) -> None:
+    """Print a failed job's record, or the error body ``{"code", "message", ...}``, so --json scripts get JSON."""
+    from csdp.cli.output import print_json
+    from csdp.client.errors import JobFailed
+
+    print_json(exc.record if isinstance(exc, JobFailed) else exc.to_dict())
 
 
 def _configure_logging(debug: bool) -> None:

@@ -25,6 +25,15 @@ JOB_COLUMNS = (
     ("CREATED", "created"),
     ("FINISHED", "finished"),
 )
+SCHEDULE_COLUMNS = (
+    ("ID", "id"),
+    ("SERVICE", "service"),
+    ("ACTION", "action"),
+    ("CRON", "cron"),
+    ("NEXT RUN", "next_run"),
+    ("EMAIL", "email"),
+    ("LAST JOB", "last_job_id"),
+)
 SHORT_ID = 12
 
 
@@ -38,7 +47,7 @@ def format_cell(key: str, value: Any) -> str:
         return "-"
     if key == "id" and isinstance(value, str):
         return value[:SHORT_ID]
-    if key in ("created", "finished", "started", "expires_at") and isinstance(value, str):
+    if key in ("created", "finished", "started", "expires_at", "next_run") and isinstance(value, str):
         # ISO 8601 to "2026-12-04 20:12:42", which is shorter and still sorts.
         return value.replace("T", " ")[:19]
     return str(value)

@@ -31,6 +31,22 @@ def parse_assignments(items: list[str] | None, declared: list[dict[str, Any]], *
     return values
 
 
+def read_parameter_files(items: list[str] | None, declared: list[dict[str, Any]], option: str = "-P") -> dict[str, Any]:
+    """Return ``{name: text}`` from ``NAME=FILE`` strings, each value the UTF-8 text of the local file."""
+    assignments = []
+    for item in items or []:
+        name, separator, path = item.partition("=")
+        if not separator or not name.strip() or not path:
+            raise InvalidInput(f"{option} {item!r} is not NAME=FILE, such as {option} script=test_login.py", field=option)
+        try:
+            with open(path, encoding="utf-8") as source:
+                text = source.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{option} {item!r}: cannot read {path} as UTF-8 text: {exc}", field=option) from None
+        assignments.append((name.strip(), text))
+    return parse_assignments([f"{name}={text}" for name, text in assignments], declared, option=option)
+
+
 def convert(parameter: dict[str, Any], text: str) -> Any:
     name = parameter["name"]
     kind = parameter.get("type", "string")

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 from typing import Any, Iterator
 
 from csdp.cli import exit_codes
-from csdp.errors import InvalidInput
+from csdp.errors import ImageBuildError, InvalidInput
 
 SERVER_EXTRA_HINT = "pip install 'csdp[server]'"
+# CSI sequences such as "\x1b[31m", character set choices such as "\x1b(B", and other two-byte escapes.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[@-Z\\-_]")
 
 
 class ServerExtraMissing(InvalidInput):
@@ -37,6 +40,11 @@ def server_import(command: str) -> Iterator[None]:
 
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal escape sequences (colours, cursor moves) from ``text``."""
+    return ANSI_ESCAPE.sub("", text)
 
 
 def add_server_commands(commands: Any) -> None:
@@ -63,6 +71,18 @@ def add_server_commands(commands: Any) -> None:
     add.add_argument("--admin", action="store_true", help="the user may act on every user's containers")
     add.add_argument("--json", action="store_true", help="print the user and token as JSON")
     add.set_defaults(handler=_user_add, needs_api=False)
+    listing = user_actions.add_parser("list", help="list the users and their limits")
+    listing.add_argument("--json", action="store_true", help="print the users as JSON")
+    listing.set_defaults(handler=_user_list, needs_api=False)
+    remove = user_actions.add_parser("remove", help="remove a user; its token stops working at once")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(handler=_user_remove, needs_api=False)
+    rotate = user_actions.add_parser(
+        "rotate-token", help="give a user a new token and print it; the old token stops working"
+    )
+    rotate.add_argument("name", metavar="NAME")
+    rotate.add_argument("--json", action="store_true", help="print the user name and token as JSON")
+    rotate.set_defaults(handler=_user_rotate_token, needs_api=False)
 
     server = commands.add_parser("server", help="server: run the API or a worker")
     server_actions = server.add_subparsers(dest="server_action", metavar="ACTION", required=True)
@@ -77,6 +97,15 @@ def add_server_commands(commands: Any) -> None:
     worker.add_argument("--beat", action="store_true", help="also run the housekeeping schedule in this process")
     worker.add_argument("--log-level", default="INFO", help="Celery log level (default INFO)")
     worker.set_defaults(handler=_server_worker, needs_api=False)
+    beat = server_actions.add_parser("beat", help="run the housekeeping schedule; run exactly one per deployment")
+    beat.add_argument("--schedule", help="file that keeps the last run times (default celerybeat-schedule here)")
+    beat.add_argument("--pidfile", help="file to write the process id to, for health checks")
+    beat.add_argument("--log-level", default="INFO", help="Celery log level (default INFO)")
+    beat.set_defaults(handler=_server_beat, needs_api=False)
+
+    from csdp.deploy.commands import add_deploy_commands
+
+    add_deploy_commands(commands)
 
 
 def _engine_up(ctx: Any, args: argparse.Namespace) -> int:
@@ -94,8 +123,14 @@ def _images_build(ctx: Any, args: argparse.Namespace) -> int:
         from csdp.settings import get_settings
     settings = get_settings()
     catalog = load_catalog(settings.services_path)
-    ensure_base_image(settings, _progress)
-    results = build_service_images(catalog, settings, args.services or None, args.force, _progress)
+    try:
+        ensure_base_image(settings, _progress)
+        results = build_service_images(catalog, settings, args.services or None, args.force, _progress)
+    except ImageBuildError as exc:
+        # A failed build is a failed operation, not an unreachable engine; the
+        # build output it quotes may hold terminal colour codes.
+        print(f"csdp: error: {strip_ansi(exc.message)}", file=sys.stderr)
+        return exit_codes.JOB_FAILED
     for result in results:
         print(_describe_build(result))
     return exit_codes.OK
@@ -124,12 +159,70 @@ def _user_add(ctx: Any, args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+def _user_list(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("admin user list"):
+        from csdp.workflows.users import list_users
+    users = [user.to_wire().model_dump(mode="json") for user in list_users()]
+    if args.json:
+        from csdp.cli.output import print_json
+
+        print_json(users)
+    elif users:
+        from csdp.cli.output import table
+
+        columns = (
+            ("NAME", "name"),
+            ("ADMIN", "admin"),
+            ("MAX CONTAINERS", "max_containers"),
+            ("MAX REPLICAS", "max_replicas_per_request"),
+        )
+        rows = [dict(user, admin="yes" if user["admin"] else "no") for user in users]
+        sys.stdout.write(table(rows, columns))
+    else:
+        print("there are no users; add one with csdp admin user add NAME")
+    return exit_codes.OK
+
+
+def _user_remove(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("admin user remove"):
+        from csdp.workflows.users import remove_user
+    remove_user(args.name)
+    print(f"removed user {args.name}; its containers stay until they expire or an admin deletes them")
+    return exit_codes.OK
+
+
+def _user_rotate_token(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("admin user rotate-token"):
+        from csdp.workflows.users import rotate_token
+    token = rotate_token(args.name)
+    if args.json:
+        from csdp.cli.output import print_json
+
+        print_json({"name": args.name, "token": token})
+    else:
+        print(f"new token of user {args.name}, shown only once; the old token no longer works:", file=sys.stderr)
+        print(token)
+    return exit_codes.OK
+
+
 def _server_api(ctx: Any, args: argparse.Namespace) -> int:
     with server_import("server api"):
         import uvicorn
 
         import csdp.api.app  # noqa: F401  (fail here, with the hint, rather than inside uvicorn)
     uvicorn.run("csdp.api.app:create_app", factory=True, host=args.host, port=args.port, log_level=args.log_level)
+    return exit_codes.OK
+
+
+def _server_beat(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("server beat"):
+        from csdp.workflows.app import app
+    argv = ["beat", "--loglevel", args.log_level]
+    if args.schedule:
+        argv += ["--schedule", args.schedule]
+    if args.pidfile:
+        argv += ["--pidfile", args.pidfile]
+    app.start(argv)
     return exit_codes.OK
 
 

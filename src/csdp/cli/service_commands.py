@@ -10,7 +10,7 @@ from csdp.cli import exit_codes
 from csdp.cli.containers import resolve_container
 from csdp.cli.context import Context
 from csdp.cli.output import Spinner, print_containers, print_json
-from csdp.cli.parameters import parse_assignments
+from csdp.cli.parameters import parse_assignments, read_parameter_files
 from csdp.cli.service_parser import action_names, build_service_parser
 from csdp.errors import InvalidInput
 
@@ -78,7 +78,7 @@ def _start(ctx: Context, service: dict[str, Any], args: argparse.Namespace) -> i
 def _target_handler(verb: str, past: str) -> Callable[[Context, dict[str, Any], argparse.Namespace], int]:
     def handle(ctx: Context, service: dict[str, Any], args: argparse.Namespace) -> int:
         name = service["name"]
-        container = resolve_container(ctx.client, name, args.container)["id"] if args.container else None
+        container = resolve_container(ctx.client, name, args.container)["id"] if args.container is not None else None
         method = getattr(ctx.client, verb)
         record = run_job(ctx, args, f"{verb} {name}", lambda: method(name, container))
         if record is None:
@@ -96,31 +96,9 @@ def _target_handler(verb: str, past: str) -> Callable[[Context, dict[str, Any], 
 
 
 def _monitor(ctx: Context, service: dict[str, Any], args: argparse.Namespace) -> int:
-    container = resolve_container(ctx.client, service["name"], args.container)
-    if args.clear:
-        ctx.client.clear_logs(container["id"])
-        if not args.follow:
-            print(f"cleared the log of {container['name']}", file=sys.stderr)
-            return exit_codes.OK
-    entries = ctx.client.logs(container["id"], follow=args.follow, since=args.since, until=args.until, tail=args.tail)
-    for entry in entries:
-        if args.json:
-            print_json_line(entry)
-        elif entry.get("event") == "end":
-            print(f"{container['name']} is {entry.get('status')}, exit code {entry.get('exit_code')}", file=sys.stderr)
-        else:
-            stream = sys.stderr if entry.get("stream") == "stderr" else sys.stdout
-            text = entry.get("text", "")
-            stream.write(text if text.endswith("\n") else text + "\n")
-            stream.flush()
-    return exit_codes.OK
+    from csdp.cli.monitor import monitor
 
-
-def print_json_line(value: Any) -> None:
-    import json
-
-    sys.stdout.write(json.dumps(value, default=str) + "\n")
-    sys.stdout.flush()
+    return monitor(ctx, service, args)
 
 
 def _files(ctx: Context, service: dict[str, Any], args: argparse.Namespace) -> int:
@@ -170,7 +148,8 @@ def _run_custom_action(ctx: Context, service: dict[str, Any], args: argparse.Nam
     name = service["name"]
     action = args.custom_action
     parameters = parse_assignments(args.param, action.get("parameters", []))
-    container = resolve_container(ctx.client, name, args.container)["id"] if args.container else None
+    parameters.update(read_parameter_files(args.param_file, action.get("parameters", [])))
+    container = resolve_container(ctx.client, name, args.container)["id"] if args.container is not None else None
 
     def submit() -> str:
         return ctx.client.action(name, action["name"], parameters, container=container, email=args.email)
@@ -196,6 +175,21 @@ def _run_custom_action(ctx: Context, service: dict[str, Any], args: argparse.Nam
     return exit_codes.JOB_FAILED if failed else exit_codes.OK
 
 
+def _schedule(ctx: Context, service: dict[str, Any], args: argparse.Namespace) -> int:
+    from csdp.cli.output import SCHEDULE_COLUMNS, table
+
+    name = service["name"]
+    action = next(item for item in service.get("actions", []) if item["name"] == args.scheduled_action)
+    parameters = parse_assignments(args.param, action.get("parameters", []))
+    parameters.update(read_parameter_files(args.param_file, action.get("parameters", [])))
+    schedule = ctx.client.schedule(name, args.scheduled_action, parameters, at=args.at, cron=args.cron, email=args.email)
+    if args.json:
+        print_json(schedule)
+    else:
+        sys.stdout.write(table([schedule], SCHEDULE_COLUMNS))
+    return exit_codes.OK
+
+
 HANDLERS = {
     "show": _show,
     "start": _start,
@@ -205,4 +199,5 @@ HANDLERS = {
     "monitor": _monitor,
     "files": _files,
     "exec": _exec,
+    "schedule": _schedule,
 }

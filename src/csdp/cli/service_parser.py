@@ -8,7 +8,7 @@ from typing import Any, Callable
 from csdp.cli.exit_codes import DESCRIPTION as EXIT_CODES
 from csdp.cli.parameters import describe
 
-COMMON_ACTIONS = ("show", "start", "stop", "restart", "delete", "monitor", "files", "exec")
+COMMON_ACTIONS = ("show", "start", "stop", "restart", "delete", "monitor", "files", "exec", "schedule")
 
 
 class Parents:
@@ -24,10 +24,10 @@ class Parents:
         )
 
 
-def _container_option(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--container", metavar="ID", help=f"{what}: an id, an id prefix or a name (needed when you have several)"
-    )
+def _container_option(
+    parser: argparse.ArgumentParser, what: str, omitted: str = "needed when you have several"
+) -> None:
+    parser.add_argument("--container", metavar="ID", help=f"{what}: an id, an id prefix or a name; {omitted}")
 
 
 def _parameter_lines(parameters: list[dict[str, Any]]) -> str:
@@ -64,16 +64,28 @@ def _target_builder(verb: str) -> Callable[[Any, dict[str, Any], Parents], None]
         target = commands.add_parser(
             verb, parents=[parents.output, parents.job], help=f"{verb} one or all of your {name} containers"
         )
-        _container_option(target, f"the container to {verb}; all of your {name} containers when omitted")
+        _container_option(target, f"the container to {verb}", f"all of your {name} containers when omitted")
 
     return add
 
 
 def _add_monitor(commands: Any, service: dict[str, Any], parents: Parents) -> None:
-    monitor = commands.add_parser("monitor", parents=[parents.output], help="print the log of a container")
-    _container_option(monitor, "the container to read")
-    monitor.add_argument("-f", "--follow", action="store_true", help="keep printing until the container stops")
-    monitor.add_argument("--clear", action="store_true", help="clear the log first")
+    name = service["name"]
+    monitor = commands.add_parser(
+        "monitor",
+        parents=[parents.output],
+        help=f"print the log of one or all of your {name} containers",
+        description=(
+            f"Print the log of a {name} container. Without --container, print the logs of all of your {name}\n"
+            "containers, one after the other, each line prefixed with the container name. With --follow,\n"
+            "follow them all at once until every container stops or you press Ctrl-C. With --json, each\n"
+            "entry of several containers has a \"container\" key."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _container_option(monitor, "the container to read", f"all of your {name} containers when omitted")
+    monitor.add_argument("-f", "--follow", action="store_true", help="keep printing until the containers stop")
+    monitor.add_argument("--clear", action="store_true", help="clear the logs first")
     monitor.add_argument("--since", metavar="TIME", help="only entries after TIME (RFC 3339 or Unix seconds)")
     monitor.add_argument("--until", metavar="TIME", help="only entries before TIME (RFC 3339 or Unix seconds)")
     monitor.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
@@ -126,10 +138,55 @@ def _add_custom(commands: Any, service: dict[str, Any], parents: Parents, action
         epilog=f"parameters (-p NAME=VALUE):\n{_parameter_lines(action.get('parameters', []))}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _container_option(custom, f"run in this container only; all of your {service['name']} containers when omitted")
+    _container_option(custom, "the container to run in", f"all of your {service['name']} containers when omitted")
     custom.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set an action parameter")
+    _param_file_option(custom)
     custom.add_argument("--email", metavar="ADDRESS", help="also send the job result to this e-mail address")
     custom.set_defaults(custom_action=action)
+
+
+def _param_file_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-P", "--param-file", action="append", metavar="NAME=FILE",
+        help="set an action parameter to the text of a local file, such as -P script=test_login.py",
+    )
+
+
+def _add_schedule(commands: Any, service: dict[str, Any], parents: Parents) -> None:
+    actions = service.get("actions", [])
+    if not actions:
+        return
+
+    name = service["name"]
+    names = [action["name"] for action in actions]
+    lines = "\n\n".join(
+        f"{action['name']} parameters (-p NAME=VALUE):\n{_parameter_lines(action.get('parameters', []))}" for action in actions
+    )
+    schedule = commands.add_parser(
+        "schedule",
+        parents=[parents.output],
+        help=f"run an action of {name} later, once or on a cron expression, with the result by e-mail",
+        description=(
+            f"Run an action later on the {name} containers you have at that time. The result of each run\n"
+            "goes to --email and is in 'csdp jobs'. List schedules with 'csdp schedules' and cancel one\n"
+            "with 'csdp schedules cancel ID'."
+        ),
+        epilog=lines,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+    when = schedule.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at", metavar="TIME", help="run once at TIME, ISO 8601 with a timezone, such as 2026-12-05T09:00:00+01:00")
+    when.add_argument("--cron", metavar="EXPR", help="run on every match of EXPR in UTC: 'minute hour day-of-month month day-of-week', such as '0 2 * * *'")
+
+    schedule.add_argument(
+        "--action", dest="scheduled_action", choices=names, default=names[0] if len(names) == 1 else None,
+        required=len(names) > 1,
+        help=f"the action to run: {', '.join(names)}" + (f" (default {names[0]})" if len(names) == 1 else ""),
+    )
+    schedule.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set an action parameter")
+    _param_file_option(schedule)
+    schedule.add_argument("--email", metavar="ADDRESS", help="send the result of each run to this e-mail address")
 
 
 BUILDERS = {
@@ -141,6 +198,7 @@ BUILDERS = {
     "monitor": _add_monitor,
     "files": _add_files,
     "exec": _add_exec,
+    "schedule": _add_schedule,
 }
 
 
@@ -174,4 +232,7 @@ def build_service_parser(service: dict[str, Any], only: str | None = None) -> ar
 
 
 def action_names(service: dict[str, Any]) -> list[str]:
-    return [*COMMON_ACTIONS, *(action["name"] for action in service.get("actions", []))]
+    """Return the actions of ``csdp <service>``: ``schedule`` exists only for a service with actions to schedule."""
+    actions = [action["name"] for action in service.get("actions", [])]
+    common = [name for name in COMMON_ACTIONS if name != "schedule" or actions]
+    return [*common, *actions]

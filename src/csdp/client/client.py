@@ -12,6 +12,7 @@ from urllib.parse import quote
 from csdp.client.config import DEFAULT_RESULTS_EXCHANGE, DEFAULT_TIMEOUT, ClientConfig, load_config
 from csdp.client.errors import error_from_body
 from csdp.client.transport import HttpTransport
+from csdp.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,23 @@ class Client:
     def stop(
         self, service: str, container: str | None = None, *, wait: bool = False, on_update: JobCallback | None = None
     ) -> Any:
-        return self._submit("POST", f"/services/{_segment(service)}/stop", {"container": container}, wait, on_update)
+        return self._submit(
+            "POST", f"/services/{_segment(service)}/stop", {"container": _container(container)}, wait, on_update
+        )
 
     def restart(
         self, service: str, container: str | None = None, *, wait: bool = False, on_update: JobCallback | None = None
     ) -> Any:
-        return self._submit("POST", f"/services/{_segment(service)}/restart", {"container": container}, wait, on_update)
+        return self._submit(
+            "POST", f"/services/{_segment(service)}/restart", {"container": _container(container)}, wait, on_update
+        )
 
     def delete(
         self, service: str, container: str | None = None, *, wait: bool = False, on_update: JobCallback | None = None
     ) -> Any:
-        return self._submit("POST", f"/services/{_segment(service)}/delete", {"container": container}, wait, on_update)
+        return self._submit(
+            "POST", f"/services/{_segment(service)}/delete", {"container": _container(container)}, wait, on_update
+        )
 
     def action(
         self,
@@ -126,7 +133,7 @@ class Client:
         wait: bool = False,
         on_update: JobCallback | None = None,
     ) -> Any:
-        body: dict[str, Any] = {"container": container, "parameters": parameters or {}}
+        body: dict[str, Any] = {"container": _container(container), "parameters": parameters or {}}
         if email is not None:
             body["email"] = email
         return self._submit("POST", f"/services/{_segment(service)}/actions/{_segment(action)}", body, wait, on_update)
@@ -277,6 +284,32 @@ class Client:
             on_update=on_update,
         )
 
+    # Schedules.
+
+    def schedule(
+        self,
+        service: str,
+        action: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        at: str | None = None,
+        cron: str | None = None,
+        email: str | None = None,
+    ) -> dict[str, Any]:
+        """Schedule an action once ``at`` (ISO 8601 with a timezone) or on ``cron`` (UTC); return the schedule."""
+        body: dict[str, Any] = {"service": service, "action": action, "parameters": parameters or {}}
+        for key, value in (("at", at), ("cron", cron), ("email", email)):
+            if value is not None:
+                body[key] = value
+        return self.http.request("POST", "/schedules", json_body=body).json()
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """Return the caller's schedules, the next to run first."""
+        return self.http.request("GET", "/schedules").json()
+
+    def cancel_schedule(self, schedule_id: str) -> None:
+        self.http.request("DELETE", f"/schedules/{_segment(schedule_id)}").read()
+
     # Administration.
 
     def add_user(self, name: str, *, admin: bool = False) -> dict[str, Any]:
@@ -308,6 +341,17 @@ def _ndjson_items(lines: Iterator[bytes]) -> Iterator[dict[str, Any]]:
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
+
+
+def _container(container: str | None) -> str | None:
+    # None means every container of the service, so an empty id, say from an
+    # unset variable, must not silently widen the request to all of them.
+    if container is not None and not container.strip():
+        raise InvalidInput(
+            "container is empty; give a container id or name, or pass container=None for all containers",
+            field="container",
+        )
+    return container
 
 
 def _exec_body(command, timeout_seconds, workdir, environment, *, stream: bool) -> dict[str, Any]:

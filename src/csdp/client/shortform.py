@@ -58,6 +58,12 @@ class ServiceHandle:
         record = self._client.action(self.name, action, parameters, container=container, wait=True)
         return record.get("result") or {}
 
+    def schedule(
+        self, action: str, *, at: str | None = None, cron: str | None = None, email: str | None = None, **parameters: Any
+    ) -> dict[str, Any]:
+        """Run ``action`` later on this service's containers, once ``at`` or on ``cron``; return the schedule."""
+        return self._client.schedule(self.name, action, parameters, at=at, cron=cron, email=email)
+
     @staticmethod
     def _result(record: dict[str, Any]) -> dict[str, Any]:
         return record.get("result") or {"result": "success"}

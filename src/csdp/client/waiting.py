@@ -58,6 +58,9 @@ def wait_for_job(
     # The first read gives the owner for the routing key and ends the wait
     # early for a job that is already over.
     record = client.job(job_id)
+    # The caller may give a unique prefix of the id; the routing key, the event
+    # stream and the pushed records all use the full id.
+    job_id = record.get("id") or job_id
     _notify(on_update, record)
     if record["state"] in TERMINAL_STATES:
         return _finish(record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import stat
 import tarfile
 import tempfile
 import time
@@ -17,6 +18,10 @@ from csdp.errors import BadRequest
 
 # Archives larger than this are spooled to a temporary file instead of memory.
 SPOOL_BYTES = 8 * 1024 * 1024
+# Unpacked size accepted when the caller gives no limit.
+DEFAULT_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+# Set-user-ID and set-group-ID would let a file run with its owner's rights inside the container.
+PRIVILEGE_BITS = stat.S_ISUID | stat.S_ISGID
 
 
 def check_member_name(name: str) -> None:
@@ -48,20 +53,37 @@ def check_member(member: tarfile.TarInfo) -> None:
             f"archive member {member.name!r} is a device or FIFO: only regular files and directories are accepted",
             member=member.name,
         )
+    if member.mode & PRIVILEGE_BITS:
+        raise BadRequest(
+            f"archive member {member.name!r} has mode {member.mode:o} with the set-user-ID or set-group-ID bit: "
+            "clear it (chmod u-s,g-s) and upload again",
+            member=member.name,
+        )
 
 
-def check_archive(archive: BinaryIO) -> int:
+def check_archive(archive: BinaryIO, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> int:
     """Check every member of a tar archive (plain or compressed), rewind it and return the member count.
 
-    Raises BadRequest naming the first unsafe member, or when the data is not a tar archive.
+    Raises BadRequest naming the first unsafe member, when the files together
+    are larger than ``max_unpacked_bytes`` (a small compressed archive can
+    unpack to gigabytes), or when the data is not a tar archive.
     """
     start = archive.tell()
     try:
         with tarfile.open(fileobj=archive, mode="r:*") as tar:
             count = 0
+            unpacked = 0
             for member in tar:
                 check_member(member)
                 count += 1
+                unpacked += member.size
+                if unpacked > max_unpacked_bytes:
+                    raise BadRequest(
+                        f"archive unpacks to at least {unpacked} bytes, above the limit of {max_unpacked_bytes} bytes: "
+                        "upload fewer or smaller files",
+                        unpacked=unpacked,
+                        limit=max_unpacked_bytes,
+                    )
     except tarfile.TarError as exc:
         raise BadRequest(f"upload is not a valid tar archive ({exc}): send a tar, tar.gz, tar.bz2 or tar.xz file") from exc
     finally:

@@ -26,6 +26,9 @@ LABEL_JOB = LABEL_PREFIX + "job"
 LABEL_REPLICA = LABEL_PREFIX + "replica"
 LABEL_CREATED = LABEL_PREFIX + "created"
 LABEL_EXPIRES = LABEL_PREFIX + "expires"
+# The deployment that created the container, so deployments sharing one engine see only their own.
+LABEL_DEPLOYMENT = LABEL_PREFIX + "deployment"
+DEFAULT_DEPLOYMENT = "default"
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class ExecResult:
     stdout: bytes
     stderr: bytes
     timed_out: bool = False
+    # Output beyond the runtime's limit per stream was dropped.
+    truncated: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,13 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig
 
-from csdp.errors import Conflict, NotFound, RuntimeFailure
-from csdp.runtime import execs, logstream, network
+from csdp.errors import BadRequest, Conflict, NotFound, RuntimeFailure
+from csdp.runtime import addresses, execs, logstream, network
 from csdp.runtime import readiness as readiness_checks
 from csdp.runtime.archive import check_archive, files_tar
 from csdp.runtime.base import (
+    DEFAULT_DEPLOYMENT,
+    LABEL_DEPLOYMENT,
     LABEL_JOB,
     LABEL_MANAGED,
     LABEL_OWNER,
@@ -41,8 +43,9 @@ from csdp.runtime.base import (
     Runtime,
 )
 from csdp.runtime.engine_errors import engine_errors, translate
-from csdp.runtime.labels import build_labels, info_from_inspect, info_from_summary
+from csdp.runtime.labels import build_labels, deployment_of, info_from_inspect, info_from_summary
 from csdp.runtime.names import container_name, short_id
+from csdp.runtime.upload_targets import check_upload_target
 from csdp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,9 @@ ENGINE_TIMEOUT_SECONDS = 60
 NAME_RESERVED_WAIT_SECONDS = 5.0
 # Bounds the engine's log file per container: 3 files of 10 MB.
 LOG_CONFIG = LogConfig(type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "3"})
+# How often a first start moves to other addresses when a concurrent create took the same ones.
+FIRST_START_ATTEMPTS = 5
+NEVER_STARTED = "0001-01-01T00:00:00Z"
 
 
 class DockerRuntime(Runtime):
@@ -63,6 +69,8 @@ class DockerRuntime(Runtime):
         self.settings = settings
         self._client = client
         self._lock = threading.Lock()
+        # Picking addresses and creating with them is one step for this process's threads.
+        self._address_lock = threading.Lock()
 
     @property
     def client(self) -> docker.DockerClient:
@@ -111,7 +119,12 @@ class DockerRuntime(Runtime):
 
     def _create_or_find(self, spec: ContainerSpec, name: str) -> str:
         try:
-            container = self.client.containers.create(**self._create_arguments(spec, name))
+            with self._address_lock:
+                ipv4, ipv6 = self._free_addresses()
+                endpoint = self.api.create_endpoint_config(ipv4_address=ipv4, ipv6_address=ipv6)
+                container = self.client.containers.create(
+                    **self._create_arguments(spec, name), networking_config={self.settings.network_name: endpoint}
+                )
         except docker.errors.ImageNotFound as exc:
             raise NotFound(
                 f"image {spec.image} not found: build it with: csdp images build {spec.service}",
@@ -123,8 +136,26 @@ class DockerRuntime(Runtime):
             return self._existing(spec, name)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise translate(exc, operation=f"creation of {name}") from exc
-        log.info("job %s: created container %s (%s) replica %d", spec.job_id, short_id(container.id), name, spec.replica)
+        log.info(
+            "job %s: created container %s (%s) replica %d with addresses %s and %s",
+            spec.job_id, short_id(container.id), name, spec.replica, ipv4, ipv6,
+        )
         return container.id
+
+    def _free_addresses(self) -> tuple[str, str]:
+        """Pick an IPv4 and an IPv6 address of the service network that no container holds or keeps."""
+        name = self.settings.network_name
+        attrs = network.find_network(self.client, name)
+        if attrs is None:
+            raise NotFound(f"network {name} not found: create it with ensure_network first", network=name)
+        info = network.network_info(attrs)
+        with engine_errors(f"address lookup on network {name}"):
+            summaries = self.api.containers(all=True, filters={"network": name})
+        used = addresses.used_addresses(summaries, name) | addresses.gateways(attrs)
+        try:
+            return addresses.pick_free(info.subnet_v4 or "", used), addresses.pick_free(info.subnet_v6 or "", used)
+        except (LookupError, ValueError) as exc:
+            raise RuntimeFailure(f"cannot pick addresses on network {name}: {exc}") from exc
 
     def _existing(self, spec: ContainerSpec, name: str) -> str:
         """Return the id of the container already called ``name`` if it is this replica's."""
@@ -161,7 +192,7 @@ class DockerRuntime(Runtime):
             "image": spec.image,
             "command": list(spec.command) if spec.command else None,
             "name": name,
-            "labels": build_labels(spec, datetime.now(timezone.utc)),
+            "labels": build_labels(spec, datetime.now(timezone.utc), self.settings.deployment),
             "environment": dict(spec.environment),
             "network": self.settings.network_name,
             "privileged": False,
@@ -187,8 +218,9 @@ class DockerRuntime(Runtime):
         if name in ((attrs.get("NetworkSettings") or {}).get("Networks") or {}):
             return
         try:
-            with engine_errors(f"connection to network {name}", container=container_id):
-                self.api.connect_container_to_network(container_id, name)
+            with self._address_lock, engine_errors(f"connection to network {name}", container=container_id):
+                ipv4, ipv6 = self._free_addresses()
+                self.api.connect_container_to_network(container_id, name, ipv4_address=ipv4, ipv6_address=ipv6)
         except RuntimeFailure as exc:
             # A concurrent call attached it between the check and the connect.
             if "already exists" not in exc.message:
@@ -196,10 +228,42 @@ class DockerRuntime(Runtime):
         log.info("connected container %s to network %s", short_id(container_id), name)
 
     def start(self, container_id: str) -> ContainerInfo:
-        with engine_errors("start", container=container_id):
-            self.api.start(container_id)
+        for attempt in range(1, FIRST_START_ATTEMPTS + 1):
+            try:
+                self.api.start(container_id)
+                break
+            except docker.errors.APIError as exc:
+                if "address already in use" not in str(exc.explanation or exc).lower():
+                    raise translate(exc, container=container_id, operation="start") from exc
+                self._on_address_taken(container_id, attempt)
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                raise translate(exc, container=container_id, operation="start") from exc
         log.info("started container %s", short_id(container_id))
         return self.info(container_id)
+
+    def _on_address_taken(self, container_id: str, attempt: int) -> None:
+        """Move a never started container to free addresses; refuse to move one whose addresses were seen."""
+        name = self.settings.network_name
+        with engine_errors("address check", container=container_id):
+            attrs = self.api.inspect_container(container_id)
+        endpoint = ((attrs.get("NetworkSettings") or {}).get("Networks") or {}).get(name) or {}
+        fixed = endpoint.get("IPAMConfig") or {}
+        expected = " and ".join(value for value in (fixed.get("IPv4Address"), fixed.get("IPv6Address")) if value)
+        started_before = (attrs.get("State") or {}).get("StartedAt", NEVER_STARTED) != NEVER_STARTED
+        if started_before or attempt == FIRST_START_ATTEMPTS:
+            raise Conflict(
+                f"container {short_id(container_id)} cannot start: its address {expected or '(none)'} on network {name} "
+                "is taken by another container; stop that container or start a new one",
+                container=container_id,
+            )
+        with self._address_lock, engine_errors("address change", container=container_id):
+            ipv4, ipv6 = self._free_addresses()
+            self.api.disconnect_container_from_network(container_id, name)
+            self.api.connect_container_to_network(container_id, name, ipv4_address=ipv4, ipv6_address=ipv6)
+        log.warning(
+            "container %s: address %s was taken before its first start, moved to %s and %s",
+            short_id(container_id), expected, ipv4, ipv6,
+        )
 
     def wait_ready(self, container_id: str, readiness: ReadinessSpec) -> ContainerInfo:
         return readiness_checks.wait_ready(self, container_id, readiness)
@@ -207,16 +271,29 @@ class DockerRuntime(Runtime):
     def info(self, container_id: str) -> ContainerInfo:
         with engine_errors("inspection", container=container_id):
             attrs = self.api.inspect_container(container_id)
+        if deployment_of((attrs.get("Config") or {}).get("Labels") or {}) != self.settings.deployment:
+            # Another deployment's container on the same engine is not ours to see or control.
+            raise NotFound(
+                f"container {container_id} not found: list your containers to get a current id", container=container_id
+            )
         return info_from_inspect(attrs, self.settings.network_name)
 
     def list(self, *, owner: str | None = None, service: str | None = None, job_id: str | None = None) -> list[ContainerInfo]:
+        deployment = self.settings.deployment
         labels = [LABEL_MANAGED]
+        if deployment != DEFAULT_DEPLOYMENT:
+            labels.append(f"{LABEL_DEPLOYMENT}={deployment}")
         for key, value in ((LABEL_OWNER, owner), (LABEL_SERVICE, service), (LABEL_JOB, job_id)):
             if value is not None:
                 labels.append(f"{key}={value}")
         with engine_errors("container list"):
             summaries = self.api.containers(all=True, filters={"label": labels})
-        return [info_from_summary(summary, self.settings.network_name) for summary in summaries]
+        # The default deployment also owns containers without the label, which the engine's filter cannot select.
+        return [
+            info_from_summary(summary, self.settings.network_name)
+            for summary in summaries
+            if deployment_of(summary.get("Labels") or {}) == deployment
+        ]
 
     def stop(self, container_id: str, timeout: float = 10) -> None:
         with engine_errors("stop", container=container_id, gone_ok=True):
@@ -254,13 +331,28 @@ class DockerRuntime(Runtime):
 
     def put_files(self, container_id: str, directory: str, archive: BinaryIO) -> None:
         # Checked before anything is streamed, so a large upload to a bad directory fails at once.
-        if not self._is_directory(container_id, directory):
+        check_upload_target(directory)
+        stat = self._path_stat(container_id, directory)
+        if stat is None:
             raise NotFound(
                 f"directory {directory} not found in container {short_id(container_id)}: create it first or pick another path",
                 field="path",
                 path=directory,
             )
-        members = check_archive(archive)
+        if stat.get("linkTarget"):
+            # A link such as /run/shm can lead into a mount the path itself does not name.
+            check_upload_target(stat["linkTarget"])
+            is_directory = self._is_directory(container_id, directory)
+        else:
+            is_directory = bool(int(stat.get("mode", 0)) & GO_MODE_DIR)
+        if not is_directory:
+            raise BadRequest(
+                f"{directory} in container {short_id(container_id)} is not a directory: "
+                "give the directory the files go into",
+                field="path",
+                path=directory,
+            )
+        members = check_archive(archive, self.settings.max_unpacked_bytes)
         with engine_errors("upload", container=container_id, path=directory):
             self.api.put_archive(container_id, directory, archive)
         log.info("uploaded %d archive members to %s in container %s", members, directory, short_id(container_id))
@@ -273,15 +365,26 @@ class DockerRuntime(Runtime):
     def _is_directory(self, container_id: str, path: str) -> bool:
         """Tell whether ``path`` is a directory in the container, following a final symlink."""
         self.info(container_id)  # NotFound for a missing container; the path check alone cannot tell
+        stat = self._stat(container_id, path.rstrip("/") + "/")
+        return stat is not None and bool(int(stat.get("mode", 0)) & GO_MODE_DIR)
+
+    def _path_stat(self, container_id: str, path: str) -> dict | None:
+        """Return the engine's stat of ``path`` itself (name, size, mode, linkTarget), or None if it is missing.
+
+        For a symlink, ``linkTarget`` is the resolved absolute target.
+        """
+        self.info(container_id)
+        return self._stat(container_id, path.rstrip("/") or "/")
+
+    def _stat(self, container_id: str, path: str) -> dict | None:
         url = self.api._url("/containers/{0}/archive", container_id)
         with engine_errors("path check", container=container_id, path=path):
-            # The trailing slash makes the engine resolve a symlink to its target.
-            response = self.api.head(url, params={"path": path.rstrip("/") + "/"})
+            # A trailing slash makes the engine resolve a symlink to its target.
+            response = self.api.head(url, params={"path": path})
         header = response.headers.get("X-Docker-Container-Path-Stat")
         if response.status_code != 200 or not header:
-            return False
-        stat = json.loads(base64.b64decode(header))
-        return bool(int(stat.get("mode", 0)) & GO_MODE_DIR)
+            return None
+        return json.loads(base64.b64decode(header))
 
     # Commands.
 
@@ -296,7 +399,8 @@ class DockerRuntime(Runtime):
         user: str | None = None,
     ) -> ExecResult:
         return execs.run_exec(
-            self.api, container_id, command, timeout=timeout, environment=environment, workdir=workdir, user=user
+            self.api, container_id, command, timeout=timeout, environment=environment, workdir=workdir, user=user,
+            output_limit=self.settings.max_exec_output_bytes,
         )
 
     def exec_stream(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import time
 from typing import Iterator
 
 import docker
 
+from csdp.errors import InvalidInput
 from csdp.runtime.base import ExecOutput, ExecResult
 from csdp.runtime.engine_errors import engine_errors, translate
 from csdp.runtime.frames import DeadlineSocket, iter_frames
@@ -25,6 +27,11 @@ TIMEOUT_EXIT_CODE = 124
 # Shell convention for "found but cannot run"; used if the engine records no code.
 CANNOT_RUN_EXIT_CODE = 126
 EXIT_CODE_WAIT_SECONDS = 5.0
+# Bytes kept of each output stream when the caller gives no limit.
+DEFAULT_OUTPUT_LIMIT = 1024 * 1024
+ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# How the engine starts its own message when the command cannot be started; it writes it to stdout.
+ENGINE_EXEC_FAILURE = b"OCI runtime exec failed"
 
 
 def run_exec(
@@ -36,19 +43,33 @@ def run_exec(
     environment: dict[str, str] | None = None,
     workdir: str | None = None,
     user: str | None = None,
+    output_limit: int = DEFAULT_OUTPUT_LIMIT,
 ) -> ExecResult:
-    """Run ``command`` and return its output and exit code; see ``stream_exec`` for the timeout."""
-    stdout: list[bytes] = []
-    stderr: list[bytes] = []
+    """Run ``command`` and return its output and exit code; see ``stream_exec`` for the timeout.
+
+    Each stream keeps at most ``output_limit`` bytes. The rest is read and
+    dropped, so the command does not block on a full pipe and the exit code
+    stays its own; ``truncated`` tells that something was dropped.
+    """
+    output = {"stdout": bytearray(), "stderr": bytearray()}
+    truncated = False
     outcome = ExecResult(CANNOT_RUN_EXIT_CODE, b"", b"")
     for item in stream_exec(
         api, container_id, command, timeout=timeout, environment=environment, workdir=workdir, user=user
     ):
         if isinstance(item, ExecOutput):
-            (stdout if item.stream == "stdout" else stderr).append(item.data)
+            buffer = output[item.stream]
+            room = output_limit - len(buffer)
+            if len(item.data) > room:
+                truncated = True
+            buffer.extend(item.data[: max(room, 0)])
         else:
             outcome = item
-    return ExecResult(outcome.exit_code, b"".join(stdout), b"".join(stderr), outcome.timed_out)
+    if truncated:
+        log.info("exec in container %s: output beyond %d bytes per stream dropped", short_id(container_id), output_limit)
+    return ExecResult(
+        outcome.exit_code, bytes(output["stdout"]), bytes(output["stderr"]), outcome.timed_out, truncated=truncated
+    )
 
 
 def stream_exec(
@@ -67,6 +88,7 @@ def stream_exec(
     when the engine runs on this host, and the result has exit code 124 and
     ``timed_out`` set. No thread is left behind either way.
     """
+    check_environment(environment)
     operation = f"exec of {command[:1]}"
     deadline = time.monotonic() + timeout
     with engine_errors(operation, container=container_id):
@@ -76,8 +98,16 @@ def stream_exec(
         connection = DeadlineSocket(api.exec_start(exec_id, socket=True), deadline)
 
     timed_out = False
+    # The engine's own failure message is kept back until the exit code tells whether it was one.
+    engine_message: bytes | None = None
     try:
         for stream, data in iter_frames(connection.read):
+            if engine_message is None and stream == "stdout" and data.startswith(ENGINE_EXEC_FAILURE):
+                engine_message = data
+                continue
+            if engine_message:
+                yield ExecOutput("stdout", engine_message)
+                engine_message = b""
             yield ExecOutput(stream, data)
     except TimeoutError:
         timed_out = True
@@ -89,9 +119,28 @@ def stream_exec(
     if timed_out:
         log.info("exec %s in container %s timed out after %.0f s", short_id(exec_id), short_id(container_id), timeout)
         _kill_exec(api, exec_id, container_id)
+        if engine_message:
+            yield ExecOutput("stdout", engine_message)
         yield ExecResult(TIMEOUT_EXIT_CODE, b"", b"", timed_out=True)
         return
-    yield ExecResult(_exit_code(api, exec_id, container_id), b"", b"")
+    exit_code = _exit_code(api, exec_id, container_id)
+    if engine_message and exit_code == CANNOT_RUN_EXIT_CODE:
+        yield ExecOutput("stderr", engine_message.rstrip(b"\r\n") + b"\n")
+    elif engine_message:
+        yield ExecOutput("stdout", engine_message)
+    yield ExecResult(exit_code, b"", b"")
+
+
+def check_environment(environment: dict[str, str] | None) -> None:
+    """Raise InvalidInput naming the first variable whose name a shell could not set."""
+    for name in environment or {}:
+        if not ENVIRONMENT_NAME.fullmatch(name):
+            raise InvalidInput(
+                f"environment variable name {name!r} is not valid: use letters, digits and underscores, "
+                "not starting with a digit",
+                field="environment",
+                variable=name,
+            )
 
 
 def _exit_code(api: docker.APIClient, exec_id: str, container_id: str) -> int:

@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from csdp.runtime.base import (
+    DEFAULT_DEPLOYMENT,
     LABEL_CREATED,
+    LABEL_DEPLOYMENT,
     LABEL_EXPIRES,
     LABEL_JOB,
     LABEL_MANAGED,
@@ -27,10 +29,11 @@ LABEL_PORTS = LABEL_PREFIX + "ports"
 _EXITED = re.compile(r"Exited \((-?\d+)\)")
 
 
-def build_labels(spec: ContainerSpec, created: datetime) -> dict[str, str]:
+def build_labels(spec: ContainerSpec, created: datetime, deployment: str = DEFAULT_DEPLOYMENT) -> dict[str, str]:
     """Return the labels of a new container; ``created`` and the expiry are ISO 8601 times in UTC."""
     labels = {
         LABEL_MANAGED: "true",
+        LABEL_DEPLOYMENT: deployment,
         LABEL_OWNER: spec.owner,
         LABEL_SERVICE: spec.service,
         LABEL_JOB: spec.job_id,
@@ -41,6 +44,11 @@ def build_labels(spec: ContainerSpec, created: datetime) -> dict[str, str]:
     if spec.expires_at is not None:
         labels[LABEL_EXPIRES] = _as_utc(spec.expires_at).isoformat()
     return labels
+
+
+def deployment_of(labels: dict[str, str]) -> str:
+    """Return the deployment a container belongs to; containers created before the label belong to the default one."""
+    return labels.get(LABEL_DEPLOYMENT) or DEFAULT_DEPLOYMENT
 
 
 def info_from_inspect(attrs: dict[str, Any], network: str) -> ContainerInfo:

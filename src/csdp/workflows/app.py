@@ -16,6 +16,7 @@ goes back to the queue. Every task is therefore safe to run twice.
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 from kombu import Exchange, Queue
 
 from csdp.settings import Settings, get_settings
@@ -86,9 +87,25 @@ def app_config(settings: Settings) -> dict:
                 "schedule": float(settings.housekeeping_interval_seconds),
                 "options": {"queue": scheduled, "routing_key": scheduled},
             },
+            # Starts due schedules, which live in Redis rather than as ETA tasks in the broker.
+            "dispatch-schedules": {
+                "task": "csdp.workflows.schedules.dispatch_due",
+                "schedule": float(settings.schedule_interval_seconds),
+                "options": {"queue": scheduled, "routing_key": scheduled, "expires": float(settings.schedule_interval_seconds)},
+            },
         },
-        include=["csdp.workflows.tasks", "csdp.workflows.housekeeping"],
+        include=["csdp.workflows.tasks", "csdp.workflows.housekeeping", "csdp.workflows.schedules"],
     )
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _use_json_logs(logger, **kwargs) -> None:
+    """Switch the handlers that Celery installed to JSON lines when ``CSDP_LOG_FORMAT=json``."""
+    if get_settings().log_format == "json":
+        from csdp.logging_setup import use_json_handlers
+
+        use_json_handlers(logger)
 
 
 app = make_app()

@@ -7,7 +7,9 @@ from typing import Any
 
 from csdp.runtime import get_runtime
 from csdp.workflows import notify
+from csdp.wire import JobRecord
 from csdp.workflows.jobs import JobStore
+from csdp.workflows.reservations import Reservations
 from csdp.workflows.steps import describe
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ def succeed_job(job_id: str, result: dict[str, Any], *, claimant: str, store: Jo
         log.info("%s: already ended by another caller, success not recorded", describe(job_id))
         return False
     store.succeed(job_id, result)
+    release_reservation(job_id, store)
     log.info("%s: succeeded", describe(job_id))
     publish_once(job_id, store.context(job_id)["email"], store)
     return True
@@ -52,6 +55,7 @@ def fail_job_now(
     store.fail(job_id, reason, step=step, replica=replica)
     record = store.get(job_id)
     context = store.context(job_id)
+    release_reservation(job_id, store, record)
 
     if record is not None and record.action == "start":
         remove_job_containers(job_id)
@@ -61,6 +65,13 @@ def fail_job_now(
     log.info("%s: failed: %s", describe(job_id), record.error.message if record and record.error else reason)
     publish_once(job_id, context["email"], store)
     return True
+
+
+def release_reservation(job_id: str, store: JobStore, record: JobRecord | None = None) -> None:
+    """Give back the containers a start job reserved under the owner's limit; its containers now count themselves."""
+    record = record or store.get(job_id)
+    if record is not None and record.action == "start":
+        Reservations(store).release(record.owner, job_id)
 
 
 def remove_job_containers(job_id: str) -> list[str]:

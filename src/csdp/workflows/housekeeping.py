@@ -7,9 +7,9 @@
   ``CSDP_STUCK_JOB_GRACE_SECONDS`` and without a live task fails with the reason
   "worker lost", and a failed job whose notification never went out gets it.
 
-NOTE: orphan removal assumes one deployment per engine. A second deployment
-with its own Redis on the same engine would see this one's containers as
-orphans, because their job records are not in its Redis.
+Only this deployment's containers are considered (the runtime lists those
+labelled with ``CSDP_DEPLOYMENT``), so another deployment's containers on the
+same engine are never taken for orphans.
 """
 
 from __future__ import annotations

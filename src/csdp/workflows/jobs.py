@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -36,10 +37,20 @@ FINAL_KEY = "csdp:job:{job_id}:final"
 CONTEXT_KEY = "csdp:job:{job_id}:context"
 PUBLISHED_SUFFIX = ":published"
 MAX_WATCH_ATTEMPTS = 50
+# Job ids are uuid4().hex; anything else, such as "<id>:context", would read another key.
+JOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+MIN_JOB_PREFIX_LENGTH = 8
+# How many of an owner's most recent jobs a prefix is matched against.
+PREFIX_SEARCH_LIMIT = 1000
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def is_job_id(value: str) -> bool:
+    """Return whether ``value`` has the form of a job id: 32 lowercase hex digits."""
+    return isinstance(value, str) and JOB_ID_PATTERN.fullmatch(value) is not None
 
 
 def new_job_id() -> str:
@@ -62,7 +73,9 @@ class JobStore:
     # Reading.
 
     def get(self, job_id: str) -> JobRecord | None:
-        """Return the record of ``job_id``, or None when it does not exist (or expired)."""
+        """Return the record of ``job_id``, or None when it does not exist, expired or is not a job id."""
+        if not is_job_id(job_id):
+            return None
         raw = self.client.get(JOB_KEY.format(job_id=job_id))
         return JobRecord.model_validate_json(raw) if raw is not None else None
 
@@ -85,6 +98,32 @@ class JobStore:
             return []
         raws = self.client.mget([JOB_KEY.format(job_id=job_id) for job_id in job_ids])
         return [JobRecord.model_validate_json(raw) for raw in raws if raw is not None]
+
+    def find_by_prefix(self, owner: str, prefix: str) -> JobRecord:
+        """Return the one recent job of ``owner`` whose id starts with ``prefix``.
+
+        Raises NotFound when the prefix is shorter than MIN_JOB_PREFIX_LENGTH,
+        matches none of the owner's last PREFIX_SEARCH_LIMIT jobs, or matches
+        more than one of them.
+        """
+        if len(prefix) < MIN_JOB_PREFIX_LENGTH or not re.fullmatch(r"[0-9a-f]+", prefix):
+            raise NotFound(
+                f"job {prefix[:40]!r} not found: give the full job id or at least {MIN_JOB_PREFIX_LENGTH} of its "
+                "first hex digits; list your jobs with GET /api/v1/jobs",
+                field="job_id",
+            )
+        job_ids = self.client.zrevrange(OWNER_JOBS_KEY.format(owner=owner), 0, PREFIX_SEARCH_LIMIT - 1)
+        matches = [job_id for job_id in job_ids if job_id.startswith(prefix)]
+        if len(matches) > 1:
+            raise NotFound(
+                f"job id prefix {prefix!r} matches {len(matches)} of your jobs; give more digits or the full id",
+                field="job_id",
+                matches=len(matches),
+            )
+        record = self.get(matches[0]) if matches else None
+        if record is None:
+            raise NotFound(f"job {prefix!r} not found or expired; list your jobs with GET /api/v1/jobs", field="job_id")
+        return record
 
     def list_in_states(self, states: tuple[str, ...]) -> list[JobRecord]:
         """Return every record whose state is one of ``states``; housekeeping uses it to find lost jobs."""

@@ -22,6 +22,8 @@ from csdp.settings import get_settings
 from csdp.wire import JobRecord
 from csdp.workflows import canvas
 from csdp.workflows.jobs import JobStore
+from csdp.workflows.owner_addresses import resolve_owner_addresses
+from csdp.workflows.reservations import Reservations
 from csdp.workflows.specs import expiry, get_catalog, mask_secrets
 from csdp.workflows.steps import describe
 
@@ -73,23 +75,30 @@ def submit_start(
         dependency_values = check_parameters(dependency.parameters, {}, field=f"depends_on.{name}.parameters")
         dependencies.append((dependency, dependency_values))
 
-    # NOTE: two requests of one owner at the same moment can both pass this
-    # check, since containers are counted before either job creates any.
-    current = len(get_runtime().list(owner=owner))
-    requested = num + len(dependencies)
-    if current + requested > max_containers:
-        raise LimitExceeded(
-            f"starting {requested} containers would give {owner!r} {current + requested}, above the limit of {max_containers}; "
-            f"delete some of the {current} existing containers first",
-            limit=max_containers,
-            current=current,
-            requested=requested,
-        )
-
     store = store or JobStore()
-    record = store.create(owner, service, "start", mask_secrets(manifest.parameters, values), email=email)
+    reservations = Reservations(store)
+    requested = num + len(dependencies)
+    # Under the owner's lock, so concurrent starts see each other's reservations.
+    with reservations.locked(owner):
+        current, pending = reservations.count(owner, lambda: get_runtime().list(owner=owner))
+        if current + pending + requested > max_containers:
+            queued = f" and {pending} being started" if pending else ""
+            raise LimitExceeded(
+                f"starting {requested} containers would give {owner!r} {current + pending + requested}, "
+                f"above the limit of {max_containers}; delete some of the {current} existing containers{queued} first",
+                limit=max_containers,
+                current=current,
+                requested=requested,
+                **({"reserved": pending} if pending else {}),
+            )
+        record = store.create(owner, service, "start", mask_secrets(manifest.parameters, values), email=email)
+        reservations.reserve(owner, record.id, requested)
     workflow = canvas.start_workflow(record.id, owner, manifest, num, values, expiry(ttl_seconds), dependencies)
-    _send(store, record, workflow)
+    try:
+        _send(store, record, workflow)
+    except EngineUnavailable:
+        reservations.release(owner, record.id)
+        raise
     log.info("%s: queued start of %d replicas of %s for %s", describe(record.id), num, service, owner)
     return record
 
@@ -151,6 +160,8 @@ def submit_action(
         known = ", ".join(item.name for item in manifest.actions) or "none"
         raise NotFound(f"service {service!r} has no action {action!r}; its actions: {known}", field="action")
     values = check_parameters(declared.parameters, parameters)
+    # Addresses the action reaches over the network must be the owner's own containers.
+    values = resolve_owner_addresses(declared.parameters, values, owner, lambda: get_runtime().list(owner=owner))
     email = check_email(email)
 
     targets = _resolve(owner, containers, service)

@@ -28,8 +28,12 @@ from csdp.errors import CsdpError, InvalidInput, StepFailed
 from csdp.runtime import get_runtime
 from csdp.settings import get_settings
 from csdp.workflows import finish
+from csdp.workflows import task_failures  # noqa: F401  (connects the handler that fails jobs of broken tasks)
 from csdp.workflows.app import app
 from csdp.workflows.jobs import JobStore
+from csdp.workflows.injection import add_injections
+from csdp.workflows.inventory import sync_owner_inventory
+from csdp.workflows.owner_addresses import has_owner_addresses, resolve_owner_addresses
 from csdp.workflows.specs import build_spec, container_out, get_catalog, readiness_of
 from csdp.workflows.steps import describe, run_step
 
@@ -71,7 +75,7 @@ def create_container(self, job_id: str, replica: int, service: str, owner: str, 
             parameters=parameters,
             expires_at=datetime.fromisoformat(expires_at) if expires_at else None,
         )
-        return get_runtime().create(spec).id
+        return get_runtime().create(add_injections(item.manifest, spec)).id
 
     return run_step(self, job_id, "create", action, replica=replica, owns_container=True)
 
@@ -216,20 +220,54 @@ def run_action(self, job_id: str, container_id: str, service: str, action_name: 
         action = get_catalog().get(service).manifest.action(action_name)
         if action is None:
             raise InvalidInput(f"service {service!r} has no action {action_name!r}", field="action")
-        command = render_command(action.command, check_parameters(action.parameters, parameters))
+        values = check_parameters(action.parameters, parameters)
+        if has_owner_addresses(action.parameters):
+            values = recheck_owner_addresses(job_id, action.parameters, values)
+        command = render_command(action.command, values)
         result = get_runtime().exec(container_id, command, timeout=action.timeout_seconds)
         stdout = result.stdout.decode("utf-8", "replace")
         stderr = result.stderr.decode("utf-8", "replace")
-        return {"container": container_id, "exit_code": result.exit_code, "output": parse_output(action.output, stdout, stderr)}
+        outcome = {"container": container_id, "exit_code": result.exit_code, "output": parse_output(action.output, stdout, stderr)}
+        if result.truncated:
+            # Output beyond the runtime's limit was dropped, which keeps the result small enough to publish.
+            outcome["truncated"] = True
+        return outcome
 
     return run_step(self, job_id, f"action {action_name}", execute, container_id=container_id)
+
+
+def recheck_owner_addresses(job_id: str, parameters: list, values: dict[str, Any]) -> dict[str, Any]:
+    """Resolve owner_address values again against the job owner's containers, just before the action runs.
+
+    Between submission and this step a container may have been deleted and its
+    address given to a container of another owner.
+    """
+    record = JobStore().get(job_id)
+    if record is None:
+        raise InvalidInput(f"job {job_id} has no record, so the owner of its target addresses is unknown", field="job")
+    runtime = get_runtime()
+    return resolve_owner_addresses(parameters, values, record.owner, lambda: runtime.list(owner=record.owner))
 
 
 def render_command(command: list[str], values: dict[str, Any]) -> list[str]:
     """Replace ``{name}`` placeholders inside each argument; one argument stays one argument.
 
-    A placeholder of a parameter without a value becomes an empty string.
+    A placeholder of a parameter without a value becomes an empty string. The
+    one exception is an argument that is exactly ``{name}`` of a list value,
+    such as an owner_address parameter: it becomes one argument per item.
     """
+    rendered = []
+    for argument in command:
+        match = PLACEHOLDER.fullmatch(argument)
+        if match and isinstance(values.get(match.group(1)), list):
+            rendered.extend(str(item) for item in values[match.group(1)])
+        else:
+            rendered.append(render_argument(argument, values))
+    return rendered
+
+
+def render_argument(argument: str, values: dict[str, Any]) -> str:
+    """Return ``argument`` with its placeholders replaced; a list inside a longer argument is joined with commas."""
 
     def value_of(match: re.Match) -> str:
         value = values.get(match.group(1))
@@ -237,9 +275,11 @@ def render_command(command: list[str], values: dict[str, Any]) -> list[str]:
             return ""
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, list):
+            return ",".join(str(item) for item in value)
         return str(value)
 
-    return [PLACEHOLDER.sub(value_of, argument) for argument in command]
+    return PLACEHOLDER.sub(value_of, argument)
 
 
 def parse_output(kind: str, stdout: str, stderr: str) -> Any:
@@ -279,6 +319,8 @@ def finish_start(self, results: list[dict[str, Any]], job_id: str, service: str)
     # The requested service comes first, then its dependencies.
     containers = sorted(get_runtime().list(job_id=job_id), key=lambda info: (info.service != service, info.service, info.replica))
     result = {"containers": [container_out(info) for info in containers]}
+    # Before the job ends, so a client that reads the result finds the new containers in the inventories.
+    update_inventory(job_id)
     finish.succeed_job(job_id, result, claimant=f"finish:{job_id}")
     return result
 
@@ -287,8 +329,18 @@ def finish_start(self, results: list[dict[str, Any]], job_id: str, service: str)
 def finish_targets(self, results: list[str], job_id: str) -> dict[str, Any]:
     """Mark a stop, restart or delete job succeeded with ``{"result": "success", "containers": [ids]}``; notify once."""
     result = {"result": "success", "containers": list(results)}
+    update_inventory(job_id)
     finish.succeed_job(job_id, result, claimant=f"finish:{job_id}")
     return result
+
+
+def update_inventory(job_id: str) -> None:
+    """Rewrite the owner inventories after a job that started, stopped, restarted or removed containers."""
+    store = JobStore()
+    record = store.get(job_id)
+    if record is None or record.state in ("succeeded", "failed"):
+        return
+    sync_owner_inventory(record.owner, job_id, runtime=get_runtime(), catalog=get_catalog(), client=store.client)
 
 
 @app.task(bind=True, name="csdp.workflows.tasks.finish_action", throws=(StepFailed,))

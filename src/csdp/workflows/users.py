@@ -122,7 +122,11 @@ def add_user(
     }
     # SET NX makes the duplicate check and the write one atomic step.
     if not client.set(USER_KEY.format(name=name), json.dumps(raw), nx=True):
-        raise Conflict(f"user {name!r} already exists; choose another name or rotate its token", field="name")
+        raise Conflict(
+            f"user {name!r} already exists; choose another name, or give it a new token with "
+            f"'csdp admin user rotate-token {name}'",
+            field="name",
+        )
     client.set(TOKEN_KEY.format(digest=digest), name)
     log.info("added user %s (admin=%s)", name, bool(admin))
     return _to_user(raw).to_wire(), token
@@ -148,7 +152,7 @@ def get_user(name: str, *, client: redis.Redis | None = None) -> User:
     """Return the user called ``name`` or raise NotFound."""
     raw = _read_raw(name, _client(client))
     if raw is None:
-        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin users'", field="name")
+        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin user list'", field="name")
     return _to_user(raw)
 
 
@@ -168,7 +172,7 @@ def remove_user(name: str, *, client: redis.Redis | None = None) -> None:
     client = _client(client)
     raw = _read_raw(name, client)
     if raw is None:
-        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin users'", field="name")
+        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin user list'", field="name")
     client.delete(TOKEN_KEY.format(digest=raw["token_hash"]), USER_KEY.format(name=name))
     log.info("removed user %s", name)
 
@@ -178,7 +182,7 @@ def rotate_token(name: str, *, client: redis.Redis | None = None) -> str:
     client = _client(client)
     raw = _read_raw(name, client)
     if raw is None:
-        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin users'", field="name")
+        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin user list'", field="name")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     old_digest, raw["token_hash"] = raw["token_hash"], hash_token(token)
 
@@ -204,7 +208,7 @@ def set_limits(
     client = _client(client)
     raw = _read_raw(name, client)
     if raw is None:
-        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin users'", field="name")
+        raise NotFound(f"user {name!r} does not exist; list users with 'csdp admin user list'", field="name")
     raw["max_containers"] = max_containers
     raw["max_replicas_per_request"] = max_replicas_per_request
     client.set(USER_KEY.format(name=name), json.dumps(raw))

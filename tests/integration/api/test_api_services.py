@@ -121,7 +121,7 @@ def test_ready_and_jobs(api_url, worker, make_user):
     _, client = make_user(api_url)
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert set(ready.json()["checks"]) == {"redis", "broker", "engine"}
+    assert set(ready.json()["checks"]) == {"redis", "broker", "worker", "engine"}
     assert client.get("/jobs").json() == []
 
 

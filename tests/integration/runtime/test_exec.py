@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from csdp.errors import Conflict, NotFound
+from csdp.errors import Conflict, InvalidInput, NotFound
 from csdp.runtime.base import ExecOutput, ExecResult
 
 pytestmark = pytest.mark.integration
@@ -48,6 +48,33 @@ def test_exec_missing_program(runtime, running, program):
 
     assert result.exit_code in (126, 127)
     assert streamed.exit_code in (126, 127)
+
+
+def test_exec_missing_program_error_in_stderr(runtime, running):
+    result = runtime.exec(running.id, ["no-such-program"], timeout=10)
+    items = list(runtime.exec_stream(running.id, ["no-such-program"], timeout=10))
+
+    assert result.exit_code == 126
+    assert result.stdout == b""
+    assert b'"no-such-program": executable file not found' in result.stderr
+    assert result.stderr.endswith(b"unknown\n")
+    assert [item.stream for item in items if isinstance(item, ExecOutput)] == ["stderr"]
+
+
+def test_exec_output_like_engine_error_stays(runtime, running):
+    result = runtime.exec(running.id, ["sh", "-c", "echo 'OCI runtime exec failed'; echo more"], timeout=10)
+
+    assert result.exit_code == 0
+    assert result.stdout == b"OCI runtime exec failed\nmore\n"
+
+
+@pytest.mark.parametrize("name", ["A=B", "1X", "", "X-Y", "X Y"])
+def test_exec_bad_environment_name(runtime, running, name):
+    with pytest.raises(InvalidInput) as caught:
+        runtime.exec(running.id, ["true"], timeout=10, environment={name: "v"})
+
+    assert caught.value.message.startswith(f"environment variable name {name!r} is not valid")
+    assert caught.value.details["variable"] == name
 
 
 def test_exec_timeout(runtime, running):
@@ -99,3 +126,15 @@ def test_exec_missing_container(runtime):
         runtime.exec("csdp-no-such-container", ["true"], timeout=5)
 
     assert "csdp-no-such-container" in caught.value.message
+
+
+def test_exec_output_capped(settings, running):
+    from csdp.runtime.docker_backend import DockerRuntime
+
+    capped = DockerRuntime(settings.model_copy(update={"max_exec_output_bytes": 1000}))
+    result = capped.exec(running.id, ["sh", "-c", "head -c 3000000 /dev/zero; echo err >&2; exit 4"], timeout=20)
+
+    assert result.exit_code == 4
+    assert result.stdout == bytes(1000)
+    assert result.stderr == b"err\n"
+    assert result.truncated is True

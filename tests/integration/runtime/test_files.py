@@ -34,10 +34,28 @@ def test_upload_missing_directory(runtime, running, size):
 
 
 def test_upload_onto_file(runtime, running):
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(BadRequest) as caught:
         runtime.put_files(running.id, "/etc/hostname", single_file_tar("data.bin", b"x"))
 
-    assert "/etc/hostname" in caught.value.message
+    assert caught.value.status == 400
+    assert caught.value.message.startswith("/etc/hostname in container ")
+    assert "is not a directory" in caught.value.message
+
+
+@pytest.mark.parametrize("directory", ["/dev/shm", "/dev", "/proc", "/sys", "/proc/sys/kernel", "/dev/shm/../shm/"])
+def test_upload_into_mount_rejected(runtime, running, directory):
+    with pytest.raises(BadRequest) as caught:
+        runtime.put_files(running.id, directory, single_file_tar("data.bin", b"x"))
+
+    assert caught.value.status == 400
+    assert caught.value.message.startswith(f"cannot upload into {directory}: ")
+    assert caught.value.details["path"] == directory
+
+
+def test_upload_through_link_into_mount(runtime, running):
+    assert runtime.exec(running.id, ["ln", "-s", "/dev/shm", "/tmp/shm-link"], timeout=10).exit_code == 0
+    with pytest.raises(BadRequest, match="cannot upload into /dev/shm"):
+        runtime.put_files(running.id, "/tmp/shm-link", single_file_tar("data.bin", b"x"))
 
 
 def test_upload_download_checksum(runtime, running):

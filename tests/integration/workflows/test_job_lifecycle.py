@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
+import re
 import time
 
 import pytest
@@ -14,7 +14,7 @@ import redis
 from csdp.settings import get_settings
 from csdp.wire import JobRecord
 
-from stack_testing import wait_for
+from stack_testing import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,7 @@ def test_email_notification(start_worker, results, owner):
             received.append(envelope)
             return "250 OK"
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -171,8 +171,8 @@ def test_keys_have_ttl(start_worker, results, owner):
     client = redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
     checked = 0
     for key in client.scan_iter(count=1000):
-        # Accounts and tokens persist on purpose; every other key must expire.
-        if key.startswith(("csdp:user:", "csdp:token:")):
+        # Accounts, their tokens and schedules persist on purpose; every other key must expire.
+        if key.startswith(("csdp:user:", "csdp:token:")) or re.match(r"csdp:[^:]*schedules?:", key):
             continue
         ttl = client.ttl(key)
         assert ttl > 0 or ttl == -2, f"{key} has no TTL ({ttl})"
@@ -182,12 +182,6 @@ def test_keys_have_ttl(start_worker, results, owner):
     assert client.ttl(f"csdp:job:{job.id}:final") > 0
     assert any(key.startswith("celery-task-meta-") for key in client.scan_iter(match="celery-task-meta-*", count=1000))
     assert checked >= 4
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _queue_depth(kind: str) -> int:

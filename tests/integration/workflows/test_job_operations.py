@@ -91,3 +91,40 @@ def test_upload_missing_directory(running, results, owner):
     assert pushed["error"]["details"]["step"] == "upload"
     assert "/does/not/exist" in pushed["error"]["details"]["reason"]
     assert not staged.exists()
+
+
+def test_action_output_truncated(running, results, owner):
+    from csdp.workflows.submit import submit_action
+
+    job = submit_action(owner, "sleeper", "big_output", running[:1], {})
+    pushed = results.wait(job.id, timeout=60)
+    assert pushed["state"] == "succeeded"
+    [output] = pushed["result"]["outputs"]
+    assert output["truncated"] is True
+    assert len(output["output"]) == get_settings().max_exec_output_bytes
+
+
+def test_addresses_kept_across_jobs(running, results, owner):
+    from csdp.runtime import get_runtime
+    from csdp.workflows.submit import submit_restart, submit_start, submit_stop
+
+    def addresses() -> dict[str, tuple[str, str]]:
+        return {
+            container: (info.ip_address, info.ipv6_address)
+            for container in running
+            for info in [get_runtime().info(container)]
+        }
+
+    before = addresses()
+    assert all(v4 and v6 for v4, v6 in before.values())
+
+    assert results.wait(submit_restart(owner, running).id, timeout=60)["state"] == "succeeded"
+    assert results.wait(submit_stop(owner, running[:1]).id, timeout=60)["state"] == "succeeded"
+    # Containers started meanwhile must not take the stopped container's addresses.
+    more = results.wait(submit_start(owner, "sleeper", 2, {}, 600, None, **LIMITS).id, timeout=60)
+    assert more["state"] == "succeeded"
+    assert results.wait(submit_restart(owner, running[:1]).id, timeout=60)["state"] == "succeeded"
+
+    assert addresses() == before
+    new = {(item["ip_address"], item["ipv6_address"]) for item in more["result"]["containers"]}
+    assert not new & set(before.values())

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from csdp.api.convert import job_accepted
-from csdp.api.deps import CurrentUser, RuntimeDep, get_submit, owned_container
+from csdp.api.deps import CurrentUser, RuntimeDep, SettingsDep, get_submit, owned_container
+from csdp.api.result_email import check_result_email
 from csdp.wire import ActionRequest, JobAccepted
 
 router = APIRouter(tags=["services"])
@@ -24,10 +25,12 @@ async def run_action(
     user: CurrentUser,
     runtime: RuntimeDep,
     submit: Annotated[ModuleType, Depends(get_submit)],
+    settings: SettingsDep,
 ) -> JobAccepted:
     """Run the action in one container, or in all of the caller's containers of the service."""
+    check_result_email(body.email, settings)
     owner, targets = user.name, None
-    if body.container:
+    if body.container is not None:
         info = await run_in_threadpool(owned_container, runtime, user, body.container)
         owner, targets = info.owner, [info]
     record = await run_in_threadpool(submit.submit_action, owner, service, action, targets, body.parameters, body.email)

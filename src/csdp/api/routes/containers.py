@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from csdp.api.convert import container_out, job_accepted
-from csdp.api.deps import CurrentUser, RuntimeDep, get_submit, owned_container, owner_filter
+from csdp.api.deps import CatalogDep, CurrentUser, RuntimeDep, get_submit, owned_container, owner_filter
 from csdp.runtime.base import Runtime
 from csdp.wire import ContainerOut, JobAccepted
 from csdp.workflows.users import User
@@ -23,11 +23,14 @@ SubmitDep = Annotated[ModuleType, Depends(get_submit)]
 def list_containers(
     user: CurrentUser,
     runtime: RuntimeDep,
+    catalog: CatalogDep,
     service: str | None = None,
     owner: Annotated[str | None, Query(description="Admins only: list the containers of this user.")] = None,
     all_users: Annotated[bool, Query(description="Admins only: list everyone's containers.")] = False,
 ) -> list[ContainerOut]:
-    """List the caller's containers, stopped ones included."""
+    """List the caller's containers, stopped ones included; an unknown service is 404 like on the other routes."""
+    if service is not None:
+        catalog.get(service)
     infos = runtime.list(owner=owner_filter(user, owner, all_users), service=service)
     return [container_out(info) for info in sorted(infos, key=lambda info: (info.owner, info.service, info.name))]
 

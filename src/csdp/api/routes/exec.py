@@ -38,4 +38,5 @@ async def exec_command(container_id: str, body: ExecRequest, user: CurrentUser, 
         stdout=result.stdout.decode("utf-8", "replace"),
         stderr=result.stderr.decode("utf-8", "replace"),
         timed_out=result.timed_out,
+        truncated=result.truncated,
     )

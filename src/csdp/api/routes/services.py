@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from csdp.api.convert import job_accepted, service_out
-from csdp.api.deps import CatalogDep, CurrentUser, RuntimeDep, get_submit, owned_container
+from csdp.api.deps import CatalogDep, CurrentUser, RuntimeDep, SettingsDep, get_submit, owned_container
+from csdp.api.result_email import check_result_email
 from csdp.catalog import Catalog
 from csdp.runtime.base import Runtime
 from csdp.wire import JobAccepted, ServiceOut, StartRequest, TargetRequest
@@ -49,9 +50,11 @@ async def start_service(
     request: Request,
     user: CurrentUser,
     submit: SubmitDep,
+    settings: SettingsDep,
     limit: Annotated[int, Depends(replica_limit)],
 ) -> JobAccepted:
     """Start ``num`` replicas of the service; the job result lists the new containers."""
+    check_result_email(body.email, settings)
     record = await run_in_threadpool(
         submit.submit_start,
         user.name,
@@ -72,7 +75,7 @@ async def _submit_on_service(
 ) -> JobAccepted:
     catalog.get(service)
     submit_verb = getattr(submit, f"submit_{verb}")
-    if body.container:
+    if body.container is not None:
         info = await run_in_threadpool(owned_container, runtime, user, body.container)
         record = await run_in_threadpool(submit_verb, info.owner, [info], service)
     else:
