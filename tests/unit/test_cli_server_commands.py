@@ -39,22 +39,38 @@ def test_user_list_json(cli, monkeypatch):
     ]
 
 
-def test_user_remove(cli, monkeypatch):
-    removed = []
-    monkeypatch.setattr(users, "remove_user", removed.append)
+def test_user_remove_deletes_containers(cli, monkeypatch):
+    """Removing a user also queues deleting its containers, so a new user of that name inherits none."""
+    from types import SimpleNamespace
+
+    from csdp import runtime
+    from csdp.workflows import user_removal
+
+    calls = []
+
+    def remove_user_and_containers(name, runtime, submit_delete):
+        calls.append(name)
+        return SimpleNamespace(id="0123456789abcdef0123456789abcdef")
+
+    monkeypatch.setattr(user_removal, "remove_user_and_containers", remove_user_and_containers)
+    monkeypatch.setattr(runtime, "get_runtime", lambda: None)
 
     code, out, err = cli("admin", "user", "remove", "bob")
 
     assert code == 0
-    assert removed == ["bob"]
-    assert "removed user bob" in out
+    assert calls == ["bob"]
+    assert "removed user bob; job 0123456789abcdef0123456789abcdef deletes its containers" in out
 
 
 def test_user_remove_unknown_exits_3(cli, monkeypatch):
-    def remove_user(name: str) -> None:
+    from csdp import runtime
+    from csdp.workflows import user_removal
+
+    def remove_user_and_containers(name, runtime, submit_delete):
         raise NotFound(f"user {name!r} does not exist; list users with csdp admin user list", field="name")
 
-    monkeypatch.setattr(users, "remove_user", remove_user)
+    monkeypatch.setattr(user_removal, "remove_user_and_containers", remove_user_and_containers)
+    monkeypatch.setattr(runtime, "get_runtime", lambda: None)
 
     code, out, err = cli("admin", "user", "remove", "carol")
 

@@ -185,9 +185,14 @@ def _user_list(ctx: Any, args: argparse.Namespace) -> int:
 
 def _user_remove(ctx: Any, args: argparse.Namespace) -> int:
     with server_import("admin user remove"):
-        from csdp.workflows.users import remove_user
-    remove_user(args.name)
-    print(f"removed user {args.name}; its containers stay until they expire or an admin deletes them")
+        from csdp.runtime import get_runtime
+        from csdp.workflows.submit import submit_delete
+        from csdp.workflows.user_removal import remove_user_and_containers
+    job = remove_user_and_containers(args.name, get_runtime(), submit_delete)
+    if job is None:
+        print(f"removed user {args.name}; it owned no containers")
+    else:
+        print(f"removed user {args.name}; job {job.id} deletes its containers")
     return exit_codes.OK
 
 
