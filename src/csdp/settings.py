@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     housekeeping_interval_seconds: int = Field(
         60, ge=5, description="Period of the housekeeping run that removes expired and orphaned containers, in seconds."
     )
+    image_refresh_interval_seconds: int = Field(
+        86400,
+        ge=60,
+        description="Period of the task that rebuilds service images with a version_package when Debian has a newer version, in seconds.",
+    )
     stuck_job_grace_seconds: int = Field(
         900, ge=10, description="A running job without progress for this long and without a live task fails as worker lost."
     )

@@ -50,6 +50,7 @@ class FakeRuntime:
     def __init__(self) -> None:
         self.containers: dict[str, ContainerInfo] = {}
         self.directories: dict[str, set[str]] = {}
+        self.files: dict[str, set[str]] = {}
         self.cleared: list[str] = []
         self.execs: list[tuple[str, list[str]]] = []
         self.log_lines: list = []
@@ -93,7 +94,7 @@ class FakeRuntime:
 
     def exec(self, container_id, command, *, timeout, environment=None, workdir=None, user=None) -> ExecResult:
         self.execs.append((container_id, command))
-        if command[:2] == ["test", "-d"]:
+        if command[:2] in (["test", "-d"], ["test", "-e"]):
             return ExecResult(0 if command[2] in self.directories[container_id] else 1, b"", b"")
         return ExecResult(3, b"out\n", b"err\n")
 
@@ -103,6 +104,8 @@ class FakeRuntime:
         yield ExecResult(3, b"", b"")
 
     def get_files(self, container_id: str, path: str):
+        if path not in self.directories[container_id] | self.files.get(container_id, set()):
+            raise NotFound(f"path {path} not found in container {container_id}", field="path", path=path)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             info = tarfile.TarInfo("hello.txt")

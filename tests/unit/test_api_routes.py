@@ -471,3 +471,14 @@ def test_start_num_error_carries_range(fakes, body):
     assert answer.status_code == 422
     assert answer.json()["details"]["minimum"] == 1
     assert answer.json()["details"]["maximum"] == 3
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_exec_bad_environment_name(fakes, stream):
+    client, runtime, *_ = fakes
+    runtime.add(make_info("a1", "alice"))
+    body = {"command": ["env"], "environment": {"A=B": "1"}, "stream": stream}
+    answer = client.post("/api/v1/containers/a1/exec", json=body, headers=auth(ALICE))
+    assert answer.status_code == 422
+    assert answer.json()["message"].startswith("environment variable name 'A=B' is not valid")
+    assert runtime.execs == []

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api_fakes import ALICE, TOKENS, FakeJobStore, FakeRuntime, FakeSubmit, auth, make_info
 from csdp.api import create_app, deps
+from csdp.runtime.base import ExecResult
 from csdp.settings import Settings
 
 LIMIT = 1024 * 1024
@@ -86,6 +87,29 @@ def test_upload_missing_directory(fakes):
     assert answer.status_code == 404
     assert answer.json()["field"] == "path"
     assert "/does/not/exist" in answer.json()["message"]
+    assert submit.calls == []
+    assert staged_files(staging) == []
+
+
+def test_upload_onto_file(fakes, monkeypatch):
+    client, runtime, submit, staging = fakes
+    # /etc/hostname exists but is a file: ``test -d`` fails and ``test -e`` passes.
+    monkeypatch.setattr(runtime, "exec", lambda container_id, command, **kwargs: ExecResult(int(command[1] == "-d"), b"", b""))
+    answer = client.put("/api/v1/containers/a1/files?path=/etc/hostname", files={"file": ("x", b"0123456789")},
+                        headers=auth(ALICE))
+    assert answer.status_code == 400
+    assert answer.json()["message"] == "'/etc/hostname' in container a1 is not a directory; give the directory the file goes into"
+    assert submit.calls == []
+
+
+@pytest.mark.parametrize("path", ["/dev/shm", "/dev", "/proc", "/sys", "/proc/sys/kernel"])
+def test_upload_into_mount(fakes, path):
+    client, _, submit, staging = fakes
+    answer = client.put(f"/api/v1/containers/a1/files?path={path}", files={"file": ("x", b"0123456789")},
+                        headers=auth(ALICE))
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith(f"cannot upload into {path}: ")
+    assert answer.json()["field"] == "path"
     assert submit.calls == []
     assert staged_files(staging) == []
 
@@ -215,3 +239,17 @@ def test_upload_malformed_multipart(fakes):
     assert answer.status_code == 400
     assert submit.calls == []
     assert staged_files(staging) == []
+
+
+def test_upload_onto_file_stopped(fakes):
+    client, runtime, submit, staging = fakes
+    from csdp.errors import Conflict
+
+    def cannot_exec(*args, **kwargs):
+        raise Conflict("container a1 is not running")
+
+    runtime.exec = cannot_exec
+    runtime.files["a1"] = {"/etc/hostname"}
+    answer = client.put("/api/v1/containers/a1/files?path=/etc/hostname", files={"file": ("x", b"1")}, headers=auth(ALICE))
+    assert answer.status_code == 400
+    assert "is not a directory" in answer.json()["message"]

@@ -198,17 +198,18 @@ async def discard_body(request: Request, max_bytes: int) -> None:
         return
 
 
-def make_archive(staged: StagedUpload, extract: bool) -> Path:
+def make_archive(staged: StagedUpload, extract: bool, max_unpacked_bytes: int) -> Path:
     """Return a checked tar archive of the staged upload, next to it in the staging folder.
 
     With ``extract`` the upload is itself a tar (plain or compressed) whose
     members are checked. Otherwise it becomes the only member of a new tar,
-    named by its file name. Raises BadRequest naming an unsafe member.
+    named by its file name. Raises BadRequest naming an unsafe member or an
+    archive that unpacks to more than ``max_unpacked_bytes``.
     """
     target = staged.path.with_suffix(ARCHIVE_SUFFIX)
     if extract:
         with open(staged.path, "rb") as archive:
-            check_archive(archive)
+            check_archive(archive, max_unpacked_bytes)
         staged.path.rename(target)
         return target
 

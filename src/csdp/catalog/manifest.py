@@ -182,6 +182,12 @@ class Manifest(StrictModel):
         description="optional: a failed build while building all services is reported as skipped, "
         "for services that need a file the operator supplies.",
     )
+    version_package: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9+.-]+$",
+        description="Debian package whose version names the image, such as chromium; the periodic image refresh "
+        "rebuilds the image when Debian has a newer version and tags it by that version.",
+    )
 
     @field_validator("capabilities")
     @classmethod

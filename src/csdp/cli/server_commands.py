@@ -61,6 +61,11 @@ def add_server_commands(commands: Any) -> None:
     build.add_argument("services", nargs="*", metavar="SERVICE", help="services to build (default: all)")
     build.add_argument("--force", action="store_true", help="rebuild unchanged images without the layer cache")
     build.set_defaults(handler=_images_build, needs_api=False)
+    refresh = image_actions.add_parser(
+        "refresh", help="rebuild images whose version_package has a newer version in Debian, keeping the old one"
+    )
+    refresh.add_argument("services", nargs="*", metavar="SERVICE", help="services to refresh (default: all with a version_package)")
+    refresh.set_defaults(handler=_images_refresh, needs_api=False)
 
     admin = commands.add_parser("admin", help="server: manage users in the platform database")
     admin_actions = admin.add_subparsers(dest="admin_action", metavar="ACTION", required=True)
@@ -134,6 +139,30 @@ def _images_build(ctx: Any, args: argparse.Namespace) -> int:
     for result in results:
         print(_describe_build(result))
     return exit_codes.OK
+
+
+def _images_refresh(ctx: Any, args: argparse.Namespace) -> int:
+    with server_import("images refresh"):
+        from csdp.catalog import load_catalog
+        from csdp.runtime.image_refresh import FAILED, refresh_images
+        from csdp.settings import get_settings
+    settings = get_settings()
+    catalog = load_catalog(settings.services_path)
+    results = refresh_images(catalog, settings, args.services or None, _progress)
+    for result in results:
+        print(_describe_refresh(result))
+    return exit_codes.JOB_FAILED if any(result.action == FAILED for result in results) else exit_codes.OK
+
+
+def _describe_refresh(result: Any) -> str:
+    line = f"{result.service}: {result.package} installed {result.installed or '-'}, candidate {result.candidate or '-'}: {result.action}"
+    if result.error:
+        return f"{line}: {strip_ansi(result.error)}"
+    if result.previous_tag and result.new_tag and result.previous_tag != result.new_tag:
+        return f"{line}, kept {result.previous_tag}, built {result.new_tag}"
+    if result.new_tag:
+        return f"{line}, tagged {result.new_tag}"
+    return line
 
 
 def _describe_build(result: Any) -> str:

@@ -301,8 +301,15 @@ class DockerRuntime(Runtime):
             log.info("stopped container %s", short_id(container_id))
 
     def restart(self, container_id: str, timeout: float = 10) -> ContainerInfo:
-        with engine_errors("restart", container=container_id):
+        try:
             self.api.restart(container_id, timeout=int(timeout))
+        except docker.errors.APIError as exc:
+            if "address already in use" not in str(exc.explanation or exc).lower():
+                raise translate(exc, container=container_id, operation="restart") from exc
+            # Raises the Conflict naming the address: a restarted container never moves.
+            self._on_address_taken(container_id, FIRST_START_ATTEMPTS)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise translate(exc, container=container_id, operation="restart") from exc
         log.info("restarted container %s", short_id(container_id))
         return self.info(container_id)
 

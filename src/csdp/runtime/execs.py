@@ -30,7 +30,7 @@ EXIT_CODE_WAIT_SECONDS = 5.0
 # Bytes kept of each output stream when the caller gives no limit.
 DEFAULT_OUTPUT_LIMIT = 1024 * 1024
 ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# How the engine starts its own message when the command cannot be started; it writes it to stdout.
+# Start of the engine's own message about a command it cannot start, which the engine writes to stdout.
 ENGINE_EXEC_FAILURE = b"OCI runtime exec failed"
 
 
@@ -49,7 +49,7 @@ def run_exec(
 
     Each stream keeps at most ``output_limit`` bytes. The rest is read and
     dropped, so the command does not block on a full pipe and the exit code
-    stays its own; ``truncated`` tells that something was dropped.
+    stays its own. ``truncated`` is set when something was dropped.
     """
     output = {"stdout": bytearray(), "stderr": bytearray()}
     truncated = False
@@ -98,13 +98,16 @@ def stream_exec(
         connection = DeadlineSocket(api.exec_start(exec_id, socket=True), deadline)
 
     timed_out = False
-    # The engine's own failure message is kept back until the exit code tells whether it was one.
-    engine_message: bytes | None = None
+    # The engine's own failure message is kept back until the exit code shows whether it was one.
+    engine_message = b""
+    first_frame = True
     try:
         for stream, data in iter_frames(connection.read):
-            if engine_message is None and stream == "stdout" and data.startswith(ENGINE_EXEC_FAILURE):
+            if first_frame and stream == "stdout" and data.startswith(ENGINE_EXEC_FAILURE):
                 engine_message = data
+                first_frame = False
                 continue
+            first_frame = False
             if engine_message:
                 yield ExecOutput("stdout", engine_message)
                 engine_message = b""

@@ -379,10 +379,10 @@ def build_folder_image(
 
     The hash covers ``folder``, ``hashed_sources`` (files or folders the build
     is made from without being in ``folder``) and the base image id.
-    ``prepare_context`` is called with a temporary copy of ``folder`` to add
-    generated files, such as wheels, before the build; it runs only when a
-    build is needed. ``force`` builds without the layer cache. Raises
-    ImageBuildError naming the image and the failing step.
+    ``prepare_context`` adds generated files, such as wheels, to a temporary
+    copy of ``folder`` before the build. It runs only when a build is needed.
+    ``force`` builds without the layer cache. Raises ImageBuildError naming
+    the image and the failing step.
     """
     started = time.monotonic()
     name = folder.name

@@ -63,7 +63,10 @@ def app_config(settings: Settings) -> dict:
         task_default_exchange=realtime,
         task_default_routing_key=realtime,
         task_default_priority=USER_PRIORITY,
-        task_routes={"csdp.workflows.housekeeping.*": {"queue": scheduled, "routing_key": scheduled}},
+        task_routes={
+            "csdp.workflows.housekeeping.*": {"queue": scheduled, "routing_key": scheduled},
+            "csdp.workflows.image_refresh_task.*": {"queue": scheduled, "routing_key": scheduled},
+        },
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -87,6 +90,12 @@ def app_config(settings: Settings) -> dict:
                 "schedule": float(settings.housekeeping_interval_seconds),
                 "options": {"queue": scheduled, "routing_key": scheduled},
             },
+            # Rebuilds images whose Debian package, such as chromium, has a newer version.
+            "image-refresh": {
+                "task": "csdp.workflows.image_refresh_task.refresh_version_images",
+                "schedule": float(settings.image_refresh_interval_seconds),
+                "options": {"queue": scheduled, "routing_key": scheduled, "expires": float(settings.image_refresh_interval_seconds)},
+            },
             # Starts due schedules, which live in Redis rather than as ETA tasks in the broker.
             "dispatch-schedules": {
                 "task": "csdp.workflows.schedules.dispatch_due",
@@ -94,7 +103,7 @@ def app_config(settings: Settings) -> dict:
                 "options": {"queue": scheduled, "routing_key": scheduled, "expires": float(settings.schedule_interval_seconds)},
             },
         },
-        include=["csdp.workflows.tasks", "csdp.workflows.housekeeping", "csdp.workflows.schedules"],
+        include=["csdp.workflows.tasks", "csdp.workflows.housekeeping", "csdp.workflows.schedules", "csdp.workflows.image_refresh_task"],
     )
 
 

@@ -9,7 +9,7 @@ cannot both pass on the same count.
 Keys:
 
 - ``csdp:reserved:<owner>``: hash of job id to the number of containers the
-  job will create; an entry is removed when the job ends, and the key expires
+  job will create. An entry is removed when the job ends. The key expires
   after ``job_ttl_seconds`` in case a job never ends;
 - ``csdp:reserve-lock:<owner>``: the lock, a random token set with NX and a
   short expiry, so a crashed holder blocks nobody for long.

@@ -1,4 +1,4 @@
-"""End to end through the compose stack: the real CLI via nginx, a stopped API replica, a killed worker, a broker restart and a killed Redis."""
+"""End to end through the compose stack: the real CLI via nginx, a stopped API replica, a stopped and a killed worker, a broker restart and a killed Redis."""
 
 from __future__ import annotations
 
@@ -99,6 +99,26 @@ def test_worker_killed_mid_start(stack):
         labels = [container.labels for container in stack.job_containers(job_id)]
         assert len(labels) == replicas
         assert len({item["io.csdp.replica"] for item in labels}) == replicas
+    _delete_all(stack)
+
+
+def test_worker_stop_mid_start(stack):
+    replicas = 20
+    job_id = job_id_of(stack.cli("syslog", "start", "--no-wait", "--json", "-n", str(replicas)).stdout)
+    wait_for(lambda: (stack.job(job_id) or {}).get("steps"), 30, f"first step of job {job_id}", interval=0.1)
+    worker = stack.containers("worker")[0]
+    state_at_stop = stack.job(job_id)["state"]
+    # SIGTERM: Celery's warm shutdown finishes running tasks and returns the others to the queue.
+    worker.stop(timeout=30)
+    worker.start()
+
+    record = _wait_job_end(stack, job_id, reconcile=False)
+    labels = [container.labels for container in stack.job_containers(job_id)]
+
+    assert state_at_stop in ("queued", "running")
+    assert record["state"] == "succeeded"
+    assert len(labels) == replicas
+    assert len({item["io.csdp.replica"] for item in labels}) == replicas
     _delete_all(stack)
 
 

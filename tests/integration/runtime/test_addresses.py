@@ -51,6 +51,11 @@ def test_taken_address_fails_start(runtime, start_container, test_image):
         with pytest.raises(Conflict) as caught:
             runtime.start(stopped.id)
         assert stopped.ip_address in caught.value.message
+        assert "is taken by another container" in caught.value.message
+        assert runtime.info(stopped.id).status != "running"
+
+        with pytest.raises(Conflict, match=stopped.ip_address):
+            runtime.restart(stopped.id, timeout=0)
         assert runtime.info(stopped.id).status != "running"
     finally:
         intruder.remove(force=True)

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from csdp.api.deps import CurrentUser, RuntimeDep, SettingsDep, owned_container
 from csdp.api.streams import NDJSON, exec_item, ndjson_stream
+from csdp.runtime.execs import check_environment
 from csdp.runtime.names import short_id
 from csdp.wire import ExecRequest, ExecResponse
 
@@ -22,6 +23,8 @@ async def exec_command(container_id: str, body: ExecRequest, user: CurrentUser, 
                        settings: SettingsDep):
     """Run the command with a time limit; on timeout the exit code is 124 and timed_out is true."""
     info = await run_in_threadpool(owned_container, runtime, user, container_id)
+    # Checked here as well, so a streamed exec fails before its response starts.
+    check_environment(body.environment)
     timeout = body.timeout_seconds or settings.exec_timeout_seconds
     if body.stream:
         chunks = ndjson_stream(

@@ -15,9 +15,10 @@ from csdp.api.convert import job_accepted
 from csdp.api.deps import CurrentUser, RuntimeDep, SettingsDep, get_submit, owned_container
 from csdp.api.streams import iterate_in_thread
 from csdp.api.uploads import discard_body, make_archive, receive_file
-from csdp.errors import CsdpError, InvalidInput, NotFound
+from csdp.errors import BadRequest, CsdpError, InvalidInput, NotFound
 from csdp.runtime.base import Runtime
 from csdp.runtime.names import short_id
+from csdp.runtime.upload_targets import check_upload_target
 from csdp.wire import JobAccepted
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ UPLOAD_BODY = {
     }
 }
 UPLOAD_ERRORS = {
-    400: {"description": "Unsafe file name or archive member."},
+    400: {"description": "Unsafe file name or archive member, a path that is not a directory, or a path under /dev, /proc or /sys."},
     404: {"description": "The container or the directory does not exist."},
     413: {"description": "The upload is larger than the limit."},
 }
@@ -81,6 +82,26 @@ def directory_exists(runtime: Runtime, container_id: str, path: str) -> bool:
     return bool(int(stat.get("mode", 0)) & GO_MODE_DIR)
 
 
+def path_exists(runtime: Runtime, container_id: str, path: str) -> bool:
+    """Return whether anything exists at ``path`` in the container: by ``test -e``, or by the engine's stat if exec fails."""
+    try:
+        result = runtime.exec(container_id, ["test", "-e", path], timeout=DIRECTORY_CHECK_SECONDS)
+        if result.exit_code in (0, 1):
+            return result.exit_code == 0
+    except NotFound:
+        raise
+    except CsdpError as exc:
+        log.info("container %s: exec failed (%s); checking %s by its stat", short_id(container_id), exc.message, path)
+    try:
+        chunks, _stat = runtime.get_files(container_id, path)
+    except NotFound:
+        return False
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+    return True
+
+
 @router.put("/containers/{container_id}/files", status_code=202, openapi_extra=UPLOAD_BODY, responses=UPLOAD_ERRORS)
 async def upload_files(
     container_id: str,
@@ -95,8 +116,12 @@ async def upload_files(
     """Upload a file (or extract a tar) into an existing directory of the container."""
     try:
         directory = check_container_path(path)
+        check_upload_target(directory)
         info = await run_in_threadpool(owned_container, runtime, user, container_id)
         if not await run_in_threadpool(directory_exists, runtime, info.id, directory):
+            if await run_in_threadpool(path_exists, runtime, info.id, directory):
+                raise BadRequest(f"{directory!r} in container {container_id} is not a directory; give the directory "
+                                 "the file goes into", field="path", path=directory)
             raise NotFound(f"directory {directory!r} does not exist in container {container_id}; create it or pick another path",
                            field="path", path=directory)
     except CsdpError:
@@ -106,7 +131,7 @@ async def upload_files(
 
     staged = await receive_file(request, settings.staging_dir, settings.max_upload_bytes)
     try:
-        archive = await run_in_threadpool(make_archive, staged, extract)
+        archive = await run_in_threadpool(make_archive, staged, extract, settings.max_unpacked_bytes)
         record = await run_in_threadpool(submit.submit_upload, info.owner, info.id, directory, archive)
     except BaseException:
         staged.remove()
