@@ -59,7 +59,7 @@ def test_service_lifecycle(api_url, worker, make_user, service):
     # Exec, buffered and streamed, keeps exit code and streams apart.
     command = ["sh", "-c", "echo out; echo err >&2; exit 3"]
     buffered = client.post(f"/containers/{container['id']}/exec", json={"command": command})
-    assert buffered.json() == {"exit_code": 3, "stdout": "out\n", "stderr": "err\n", "timed_out": False}
+    assert buffered.json() == {"exit_code": 3, "stdout": "out\n", "stderr": "err\n", "timed_out": False, "truncated": False}
     streamed = ndjson(client.post(f"/containers/{container['id']}/exec", json={"command": command, "stream": True}))
     assert streamed[-1] == {"event": "exit", "exit_code": 3, "timed_out": False}
     assert {"stream": "stdout", "data": "out\n"} in streamed
