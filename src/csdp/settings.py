@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     max_containers_per_user: int = Field(30, ge=1, description="Most containers one user may own at once.")
     max_replicas_per_request: int = Field(30, ge=1, description="Most replicas one start request may ask for.")
     default_ttl_seconds: int = Field(4 * 3600, ge=60, description="Lifetime of a container when the request gives none.")
-    max_ttl_seconds: int = Field(24 * 3600, ge=60, description="Longest lifetime a request may ask for.")
+    max_ttl_seconds: int = Field(24 * 3600, ge=60, description="Maximum lifetime of a container that a request may set, in seconds.")
     exec_timeout_seconds: int = Field(60, ge=1, description="Default time limit of exec, in seconds.")
     max_exec_output_bytes: int = Field(
         1024 * 1024, ge=1, description="Most bytes of each of stdout and stderr kept from one exec or action; the rest is dropped."

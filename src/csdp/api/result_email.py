@@ -1,4 +1,4 @@
-"""Checks of the ``email`` field that asks for a job result by e-mail."""
+"""Checks of the ``email`` field that requests a job result by e-mail."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ class OwnerInventory(StrictModel):
 
 
 class Readiness(StrictModel):
-    """Readiness check: how the platform tells that a started container is ready to serve."""
+    """Readiness check: how the platform decides that a started container is ready to serve."""
 
     kind: Literal["port", "exec", "log", "none"] = "port"
     port: int | None = Field(None, ge=1, le=65535)

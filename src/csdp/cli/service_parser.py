@@ -205,7 +205,7 @@ BUILDERS = {
 def build_service_parser(service: dict[str, Any], only: str | None = None) -> argparse.ArgumentParser:
     """Return the parser of ``csdp <service> <action> [options]``.
 
-    With ``only``, the parser knows just that action: building every action's
+    With ``only``, the parser contains just that action: building every action's
     parser is a noticeable part of a fast command such as ``show``.
     """
     name = service["name"]

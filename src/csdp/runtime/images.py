@@ -235,7 +235,7 @@ def build_service_images(
     unknown one. ``force`` builds unchanged services too, without the layer
     cache, so that new Debian updates are picked up. Raises ImageBuildError
     naming the service and the failing step, except for a service whose
-    manifest says ``build: optional`` when no names are given: its failure is
+    manifest sets ``build: optional`` when no names are given: its failure is
     reported as a skipped result and the other services are still built.
     """
     explicit = names is not None

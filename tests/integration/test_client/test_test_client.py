@@ -232,7 +232,8 @@ def test_cli_schedule(user, api_url, tmp_path, mailbox):
     cancelled = csdp("schedules", "cancel", schedule_id)
 
     assert service_help.returncode == 0
-    assert "schedule" in service_help.stdout and "run" in service_help.stdout
+    assert "schedule" in service_help.stdout
+    assert "run" in service_help.stdout
     assert schedule_help.returncode == 0
     for text in ("--at TIME", "--cron EXPR", "runner (pytest|python", "script (secret)", "--param-file"):
         assert text in schedule_help.stdout, text
