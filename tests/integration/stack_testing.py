@@ -132,6 +132,7 @@ def private_settings(env: dict[str, str]) -> Iterator[dict[str, str]]:
     Fixtures built on this are module-scoped: the settings live in os.environ,
     and a session-scoped fixture would leak them into the next test folder.
     """
+    from csdp.runtime import get_runtime
     from csdp.settings import get_settings
     from csdp.workflows.app import app, apply_settings
     from csdp.workflows.specs import get_catalog
@@ -140,6 +141,7 @@ def private_settings(env: dict[str, str]) -> Iterator[dict[str, str]]:
     os.environ.update(env)
     get_settings.cache_clear()
     get_catalog.cache_clear()
+    get_runtime.cache_clear()
     apply_settings(app, get_settings())
     os.makedirs(get_settings().staging_dir, exist_ok=True)
 
@@ -153,6 +155,7 @@ def private_settings(env: dict[str, str]) -> Iterator[dict[str, str]]:
             os.environ[name] = value
     get_settings.cache_clear()
     get_catalog.cache_clear()
+    get_runtime.cache_clear()
     apply_settings(app, get_settings())
 
 

@@ -32,12 +32,12 @@ start_worker = workflow_fixtures.start_worker
 results = workflow_fixtures.results
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def service_images(catalog) -> dict[str, str]:
     return build_images(catalog, SERVICES)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runtime(service_images):
     """The platform's runtime on the default test network; this session's containers are removed at the end."""
     from csdp.runtime import get_runtime

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from stack_testing import ServerProcess, free_port, private_settings, wait_for, worker_command, worker_ready
+from schedule_testing import DISPATCH_PERIOD_SECONDS, MAX_SCHEDULES
+from stack_testing import ServerProcess, free_port, private_settings, private_subnets, worker_command, worker_ready
 
 _API_CONFTEST = Path(__file__).resolve().parent.parent / "api" / "conftest.py"
 _spec = importlib.util.spec_from_file_location("csdp_api_test_fixtures", _API_CONFTEST)
@@ -31,15 +32,11 @@ _spec.loader.exec_module(api_fixtures)
 # Reused by name; it takes this folder's api_env.
 make_user = api_fixtures.make_user
 
-SUBNET_V4 = "10.247.0.0/24"
-SUBNET_V6 = "fd5c:5d9e:47::/64"
-DISPATCH_PERIOD_SECONDS = 1
-MAX_SCHEDULES = 50
 START_TIMEOUT = 30
 IMAGES = ["test_client", "webhook"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api_env(tmp_path_factory):
     """Private queues, network and staging folder, set in this process and returned for the subprocesses."""
     run = uuid.uuid4().hex[:8]
@@ -47,8 +44,7 @@ def api_env(tmp_path_factory):
         "CSDP_QUEUE_PREFIX": f"test-tc-{run}-",
         "CSDP_RESULTS_EXCHANGE": f"csdp.results.test-tc-{run}",
         "CSDP_NETWORK_NAME": f"csdp-test-tc-{run}",
-        "CSDP_SUBNET_V4": SUBNET_V4,
-        "CSDP_SUBNET_V6": SUBNET_V6,
+        **private_subnets(),
         "CSDP_STAGING_DIR": str(tmp_path_factory.mktemp("staging")),
         "CSDP_SERVICES_PATH": json.dumps([]),
         "CSDP_SCHEDULE_INTERVAL_SECONDS": str(DISPATCH_PERIOD_SECONDS),
@@ -58,7 +54,7 @@ def api_env(tmp_path_factory):
     yield from private_settings(env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runtime(api_env):
     """The Docker runtime on this session's network; its containers and the network are removed at the end."""
     from csdp.runtime.docker_backend import DockerRuntime
@@ -73,7 +69,7 @@ def runtime(api_env):
     backend.remove_network()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def images(api_env):
     from csdp.catalog import load_catalog
     from csdp.runtime.images import build_service_images
@@ -101,7 +97,7 @@ class Mailbox:
             return [message for message in self.messages if job_id in message["Subject"]]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def mailbox():
     from aiosmtpd.controller import Controller
 
@@ -113,10 +109,10 @@ def mailbox():
     controller.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api_url(api_env, runtime, images, tmp_path_factory):
     """The API on the gateway address of the service network, so containers reach it."""
-    host = str(ipaddress.ip_network(SUBNET_V4)[1])
+    host = str(ipaddress.ip_network(api_env["CSDP_SUBNET_V4"])[1])
     port = free_port()
     url = f"http://{host}:{port}"
     command = [sys.executable, "-m", "uvicorn", "csdp.api:create_app", "--factory",

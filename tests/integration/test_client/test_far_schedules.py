@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 
 import pika
 import pytest
-from conftest import DISPATCH_PERIOD_SECONDS, MAX_SCHEDULES, wait_for
+from schedule_testing import DISPATCH_PERIOD_SECONDS, MAX_SCHEDULES
+from stack_testing import wait_for
 from test_test_client import start_replicas, wait_job
 
 pytestmark = pytest.mark.integration

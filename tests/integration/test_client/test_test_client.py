@@ -11,7 +11,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import DISPATCH_PERIOD_SECONDS, wait_for
+from schedule_testing import DISPATCH_PERIOD_SECONDS
+from stack_testing import wait_for
 
 pytestmark = pytest.mark.integration
 
