@@ -18,6 +18,10 @@ os.environ.setdefault("CSDP_SUBNET_V4", "10.214.0.0/16")
 os.environ.setdefault("CSDP_SUBNET_V6", "fd5c:5d9e:2::/64")
 os.environ.setdefault("CSDP_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CSDP_STAGING_DIR", "/tmp/csdp-test-staging")
+# A deployment of their own, so the housekeeping of a stack running on the same
+# engine (such as the one scripts/demo leaves up) never takes test containers
+# for its orphans.
+os.environ.setdefault("CSDP_DEPLOYMENT", "test")
 
 log = logging.getLogger(__name__)
 
