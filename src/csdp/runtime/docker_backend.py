@@ -143,7 +143,7 @@ class DockerRuntime(Runtime):
         return container.id
 
     def _free_addresses(self) -> tuple[str, str]:
-        """Pick an IPv4 and an IPv6 address of the service network that no container holds or keeps."""
+        """Pick an IPv4 and an IPv6 address of the service network that no container uses or has reserved."""
         name = self.settings.network_name
         attrs = network.find_network(self.client, name)
         if attrs is None:

@@ -12,7 +12,7 @@ Keys:
   job will create. An entry is removed when the job ends. The key expires
   after ``job_ttl_seconds`` in case a job never ends;
 - ``csdp:reserve-lock:<owner>``: the lock, a random token set with NX and a
-  short expiry, so a crashed holder blocks nobody for long.
+  short expiry, so a crashed lock owner blocks other requests only briefly.
 """
 
 from __future__ import annotations
